@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "pixxel_dashboard.accounts"
+    label = "accounts"

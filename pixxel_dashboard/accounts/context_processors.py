@@ -1,0 +1,2 @@
+def organizations(request):
+    return {}
