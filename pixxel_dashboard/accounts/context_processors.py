@@ -1,2 +1,17 @@
 def organizations(request):
-    return {}
+    """The signed-in user's organizations, for the switcher in the top bar (one query)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    def memberships():
+        return list(user.memberships.select_related("organization").order_by("organization__name"))
+
+    # Lazy: pages that never render the top bar (fragments, JSON) do not pay for the query.
+    from django.utils.functional import SimpleLazyObject
+
+    return {
+        "user_memberships": SimpleLazyObject(memberships),
+        "current_org": getattr(request, "organization", None),
+        "current_membership": getattr(request, "membership", None),
+    }

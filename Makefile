@@ -1,0 +1,49 @@
+# The two commands that matter: `make run` (the whole product, locally) and `make test` (every test).
+SHELL := /bin/bash
+# pyenv honours .python-version (3.12.1); elsewhere any python3.12+ on PATH will do.
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+WEB_PORT ?= 8000
+SANDBOX_PORT ?= 8765
+
+.PHONY: run test lint format clean
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed (found %s). Install it, or run: make PYTHON=/path/to/python3.12" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+# The embedded default: SQLite, the Pixxel sandbox, a background worker, the web server, a demo login.
+run: export PIXXEL_API_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Starting the Pixxel sandbox on :$(SANDBOX_PORT), a worker, and the web server on http://127.0.0.1:$(WEB_PORT)/"
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py pixxel_sandbox --port $(SANDBOX_PORT) & \
+	$(PY) manage.py db_worker & \
+	$(PY) manage.py runserver 127.0.0.1:$(WEB_PORT)
+
+test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	@# Browser tests use Debian's Chromium; without it, fall back to Playwright's own download.
+	@if [ ! -x /usr/bin/chromium ]; then $(VENV)/bin/playwright install chromium; fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,47 @@
+"""The one way org-scoped views reach an organization.
+
+Like healthchecks' `_get_project_for_user`: a non-member gets 404 (they cannot learn the organization
+exists), a member without the required role gets 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from .models import Membership, Organization, Role
+
+CURRENT_ORG_SESSION_KEY = "current_org"
+
+
+def get_org_for_user(
+    request: HttpRequest, slug: str, role: str = Role.VIEWER
+) -> tuple[Organization, Membership]:
+    if not request.user.is_authenticated:
+        raise Http404("Organization not found")
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(user=request.user, organization__slug=slug)
+        .first()
+    )
+    if membership is None:
+        raise Http404("Organization not found")
+    if not membership.has_role(role):
+        raise PermissionDenied("Your role in this organization does not allow this.")
+    # The organization a user last worked in is "current": `/` and the switcher follow it.
+    if request.session.get(CURRENT_ORG_SESSION_KEY) != slug:
+        request.session[CURRENT_ORG_SESSION_KEY] = slug
+    request.organization = membership.organization
+    request.membership = membership
+    return membership.organization, membership
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership of the user's current organization, falling back to their first one."""
+    if not request.user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("organization").filter(user=request.user)
+    slug = request.session.get(CURRENT_ORG_SESSION_KEY)
+    if slug:
+        chosen = memberships.filter(organization__slug=slug).first()
+        if chosen:
+            return chosen
+    return memberships.order_by("created_at").first()

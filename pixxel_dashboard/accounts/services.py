@@ -1,0 +1,164 @@
+"""Membership rules in one place: views call these, never edit Membership rows themselves."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import Invitation, Membership, Organization, Role, hash_token, record_event
+
+
+class MembershipError(Exception):
+    """A membership change the rules forbid; the message is shown to the user."""
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, n = base, 2
+    while Organization.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def create_organization(name: str, owner) -> Organization:
+    organization = Organization.objects.create(name=name, slug=unique_slug(name))
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    record_event(organization, owner, "organization.created", name)
+    return organization
+
+
+def invite(organization, email: str, role: str, invited_by, request=None) -> Invitation:
+    if role == Role.OWNER and not _is_owner(organization, invited_by):
+        raise MembershipError("Only an owner can invite another owner.")
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise MembershipError(f"{email} is already a member of {organization.name}.")
+    invitation, token = Invitation.issue(organization, email, role, invited_by)
+    path = reverse("accept_invitation", args=[token])
+    link = request.build_absolute_uri(path) if request else path
+    send_mail(
+        subject=f"You are invited to {organization.name} on Pixxel Dashboard",
+        message=render_to_string(
+            "accounts/invitation_email.txt",
+            {"organization": organization, "invitation": invitation, "link": link},
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )
+    record_event(organization, invited_by, "invitation.created", invitation.email, role=role)
+    return invitation
+
+
+class InvitationProblem(Exception):
+    """Why an invitation link cannot be used; the message is shown to the user."""
+
+
+def find_invitation(token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invitation is None or invitation.revoked_at:
+        raise InvitationProblem("This invitation link is not valid. Ask for a new invitation.")
+    if invitation.accepted_at:
+        raise InvitationProblem("This invitation has already been used.")
+    if invitation.is_expired:
+        raise InvitationProblem("This invitation has expired. Ask an admin to invite you again.")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(token: str, user) -> Membership:
+    invitation = find_invitation(token)
+    # Lock the row so two simultaneous accepts cannot both succeed.
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_usable:
+        raise InvitationProblem("This invitation has already been used.")
+    if (user.email or "").lower() != invitation.email.lower():
+        raise InvitationProblem(
+            f"This invitation was sent to another email address. Sign in as that user, "
+            f"or ask for an invitation to {user.email or 'your address'}."
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, organization=invitation.organization, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if created:
+        record_event(
+            invitation.organization, user, "member.joined", user.email, role=invitation.role
+        )
+    return membership
+
+
+def _is_owner(organization, user) -> bool:
+    return Membership.objects.filter(organization=organization, user=user, role=Role.OWNER).exists()
+
+
+def _owner_count(organization) -> int:
+    # Locks the owners' rows so two concurrent demotions cannot remove the last two owners.
+    return len(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+
+
+def _check_may_change(actor_membership: Membership, target: Membership):
+    if target.role == Role.OWNER and actor_membership.role != Role.OWNER:
+        raise MembershipError("Only an owner can change or remove another owner.")
+
+
+@transaction.atomic
+def change_role(actor_membership: Membership, target: Membership, new_role: str) -> Membership:
+    organization = actor_membership.organization
+    if new_role not in Role.values:
+        raise MembershipError("Unknown role.")
+    _check_may_change(actor_membership, target)
+    if new_role == Role.OWNER and actor_membership.role != Role.OWNER:
+        raise MembershipError("Only an owner can make someone an owner.")
+    if target.role == Role.OWNER and new_role != Role.OWNER and _owner_count(organization) <= 1:
+        raise MembershipError(
+            "An organization needs at least one owner: make someone else an owner first."
+        )
+    old_role = target.role
+    target.role = new_role
+    target.save(update_fields=["role"])
+    record_event(
+        organization,
+        actor_membership.user,
+        "member.role_changed",
+        target.user.email or target.user.username,
+        old_role=old_role,
+        new_role=new_role,
+    )
+    return target
+
+
+@transaction.atomic
+def remove_member(actor_membership: Membership, target: Membership) -> None:
+    organization = actor_membership.organization
+    _check_may_change(actor_membership, target)
+    if target.role == Role.OWNER and _owner_count(organization) <= 1:
+        raise MembershipError("The last owner cannot be removed: make someone else an owner first.")
+    record_event(
+        organization,
+        actor_membership.user,
+        "member.removed",
+        target.user.email or target.user.username,
+        role=target.role,
+    )
+    target.delete()
+
+
+def revoke_invitation(actor_membership: Membership, invitation: Invitation) -> None:
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record_event(
+        actor_membership.organization, actor_membership.user, "invitation.revoked", invitation.email
+    )

@@ -1,0 +1,185 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from pixxel_dashboard.core.http import HtmxHttpRequest
+
+from . import services
+from .access import current_membership, get_org_for_user
+from .forms import InviteForm, OrganizationForm, RoleForm, SignupForm
+from .models import AuditEvent, Invitation, Membership, Role
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return None
+
+
+@require_GET
+def home(request: HtmxHttpRequest):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    membership = current_membership(request)
+    if membership is None:
+        return redirect("create_organization")
+    return redirect("org_home", membership.organization.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HtmxHttpRequest):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.username}.")
+        return redirect(_safe_next(request) or reverse("create_organization"))
+    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create_organization(request: HtmxHttpRequest):
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = services.create_organization(form.cleaned_data["name"], request.user)
+        messages.success(request, f"Created {organization.name}. You are its owner.")
+        return redirect("org_home", organization.slug)
+    return render(request, "accounts/create_organization.html", {"form": form})
+
+
+@login_required
+@require_GET
+def org_home(request: HtmxHttpRequest, org: str):
+    organization, membership = get_org_for_user(request, org)
+    members = organization.memberships.count()
+    return render(
+        request,
+        "accounts/org_home.html",
+        {"organization": organization, "membership": membership, "member_count": members},
+    )
+
+
+@login_required
+@require_GET
+def members(request: HtmxHttpRequest, org: str):
+    organization, membership = get_org_for_user(request, org)
+    return _render_members(request, organization, membership, InviteForm())
+
+
+def _render_members(request, organization, membership, invite_form, status=200):
+    context = {
+        "organization": organization,
+        "membership": membership,
+        "memberships": organization.memberships.select_related("user").order_by("user__username"),
+        "invitations": organization.invitations.pending().select_related("invited_by")
+        if membership.can_manage
+        else [],
+        "invite_form": invite_form,
+        "roles": Role.choices,
+        "events": AuditEvent.objects.filter(organization=organization).select_related("actor")[:20]
+        if membership.can_manage
+        else [],
+    }
+    return render(request, "accounts/members.html", context, status=status)
+
+
+@login_required
+@require_POST
+def invite_member(request: HtmxHttpRequest, org: str):
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = services.invite(
+                organization,
+                form.cleaned_data["email"],
+                form.cleaned_data["role"],
+                request.user,
+                request=request,
+            )
+        except services.MembershipError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("members", organization.slug)
+    return _render_members(request, organization, membership, form, status=400)
+
+
+@login_required
+@require_POST
+def change_member_role(request: HtmxHttpRequest, org: str, member_id: int):
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    target = get_object_or_404(Membership, pk=member_id, organization=organization)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role.")
+    else:
+        try:
+            services.change_role(membership, target, form.cleaned_data["role"])
+        except services.MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"{target.user.username} is now {target.get_role_display().lower()}."
+            )
+    return redirect("members", organization.slug)
+
+
+@login_required
+@require_POST
+def remove_member(request: HtmxHttpRequest, org: str, member_id: int):
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    target = get_object_or_404(Membership, pk=member_id, organization=organization)
+    try:
+        services.remove_member(membership, target)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Removed {target.user.username} from {organization.name}.")
+    return redirect("members", organization.slug)
+
+
+@login_required
+@require_POST
+def revoke_invitation(request: HtmxHttpRequest, org: str, invitation_id: int):
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=organization)
+    services.revoke_invitation(membership, invitation)
+    messages.success(request, f"Revoked the invitation of {invitation.email}.")
+    return redirect("members", organization.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HtmxHttpRequest, token: str):
+    try:
+        invitation = services.find_invitation(token)
+    except services.InvitationProblem as exc:
+        return render(request, "accounts/invitation.html", {"problem": str(exc)}, status=410)
+    if not request.user.is_authenticated:
+        # Both paths come back here afterwards.
+        return render(request, "accounts/invitation.html", {"invitation": invitation})
+    if request.method == "POST":
+        try:
+            membership = services.accept_invitation(token, request.user)
+        except services.InvitationProblem as exc:
+            return render(
+                request,
+                "accounts/invitation.html",
+                {"invitation": invitation, "problem": str(exc)},
+                status=403,
+            )
+        messages.success(request, f"You joined {membership.organization.name}.")
+        url = reverse("org_home", args=[membership.organization.slug])
+        if request.htmx:
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+    return render(request, "accounts/invitation.html", {"invitation": invitation})

@@ -1,0 +1,35 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from pixxel_dashboard.accounts.models import Membership, Organization, Role
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "pixxel-demo"  # noqa: S105 - a local demo login, printed on purpose
+DEMO_ORG_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo organization and its owner for local use. Idempotent."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        user, created = get_user_model().objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"email": "demo@example.com"}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        organization, _ = Organization.objects.get_or_create(
+            slug=DEMO_ORG_SLUG, defaults={"name": "Demo Organization"}
+        )
+        Membership.objects.get_or_create(
+            user=user, organization=organization, defaults={"role": Role.OWNER}
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo organization '{organization.name}' ready. "
+                f"Log in as {DEMO_USERNAME} / {DEMO_PASSWORD}"
+                + ("" if created else " (unless you changed that password)")
+            )
+        )

@@ -1,0 +1,29 @@
+"""Playwright on Debian's Chromium, against Django's live_server."""
+
+import os
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    args = {
+        **browser_type_launch_args,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+    # Playwright cannot download browsers here; use the system's where it exists
+    # (`make test` installs Playwright's own build on machines without it).
+    if os.path.exists(CHROMIUM):
+        args["executable_path"] = CHROMIUM
+    return args

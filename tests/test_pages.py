@@ -1,0 +1,79 @@
+"""What every page shares: security headers, styled error pages, the htmx wiring."""
+
+import pytest
+from django.test import override_settings
+
+
+def test_pages_carry_a_self_only_content_security_policy(client_for, alice):
+    response = client_for(alice).get("/o/acme/")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_pages_have_no_inline_script_or_style(client_for, alice):
+    page = client_for(alice).get("/o/acme/settings/members/").content.decode()
+    assert "<style" not in page
+    assert " style=" not in page
+    for script in page.split("<script")[1:]:
+        assert script.lstrip().startswith("src=")
+
+
+def test_htmx_is_served_from_our_own_static_files(client_for, alice):
+    page = client_for(alice).get("/o/acme/").content.decode()
+    assert 'src="/static/vendor/htmx-2.0.11.min.js"' in page
+    assert "unpkg" not in page and "cdn" not in page.lower()
+
+
+def test_htmx_requests_carry_the_csrf_token(client_for, alice):
+    page = client_for(alice).get("/o/acme/").content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in page
+
+
+@override_settings(DEBUG=False)
+def test_a_404_is_a_styled_page(client_for, alice):
+    response = client_for(alice).get("/o/acme/nothing-here/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Not found" in page and 'href="/static/css/app.css"' in page
+
+
+@override_settings(DEBUG=False)
+def test_a_403_is_a_styled_page_that_says_why(client_for, vera):
+    response = client_for(vera).post("/o/acme/settings/members/invite/", {"email": "x@example.com"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Not allowed" in page
+    assert "Your role in this organization does not allow this." in page
+
+
+@pytest.mark.django_db
+def test_a_500_is_a_styled_page(client, settings):
+    from django.test import Client
+
+    settings.DEBUG = False
+    page = Client(raise_request_exception=False)
+    from django.urls import path
+
+    def boom(request):
+        raise RuntimeError("boom")
+
+    import pixxel_dashboard.urls as root
+
+    with override_settings(
+        ROOT_URLCONF=type("U", (), {"urlpatterns": [path("boom/", boom)] + root.urlpatterns})
+    ):
+        response = page.get("/boom/")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert "boom" not in response.content.decode()
+
+
+def test_pages_mark_the_current_section_and_have_landmarks(client_for, alice):
+    page = client_for(alice).get("/o/acme/settings/members/").content.decode()
+    assert '<main id="main"' in page
+    assert '<nav class="mainnav" aria-label="Sections">' in page
+    assert 'href="/o/acme/settings/members/" aria-current="page">Settings' in page
+    assert 'aria-live="polite"' in page
