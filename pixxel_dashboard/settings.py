@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "pixxel_dashboard.core",
     "pixxel_dashboard.accounts",
     "pixxel_dashboard.pixxel",
+    "pixxel_dashboard.keys",
     "pixxel_dashboard.sandbox",
 ]
 
@@ -236,6 +238,24 @@ PIXXEL_MAX_RETRIES = envint("PIXXEL_MAX_RETRIES", "3", minimum=0)
 PIXXEL_RETRY_BACKOFF = envfloat("PIXXEL_RETRY_BACKOFF", "0.5", positive=False)
 # Upper bound on the whole of one GET including its retries (seconds).
 PIXXEL_RETRY_TOTAL_SECONDS = envfloat("PIXXEL_RETRY_TOTAL_SECONDS", "30")
+
+# Encryption of stored Pixxel API keys: comma-separated Fernet keys, the first encrypts, all decrypt
+# (rotation procedure in README). Generate one with:
+#   python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'
+PIXXEL_DASHBOARD_ENCRYPTION_KEYS = envlist("PIXXEL_DASHBOARD_ENCRYPTION_KEYS")
+for _key in PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            "PIXXEL_DASHBOARD_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+            "(32 url-safe base64-encoded bytes each)."
+        ) from None
+if not DEBUG and not PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "PIXXEL_DASHBOARD_ENCRYPTION_KEYS must be set when DEBUG is off: it encrypts the stored "
+        "Pixxel API keys."
+    )
 
 # Background work: django.tasks with the database backend; run `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

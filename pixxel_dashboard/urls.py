@@ -7,4 +7,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("pixxel_dashboard.accounts.urls")),
+    path("", include("pixxel_dashboard.keys.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -27,7 +28,11 @@ class Command(BaseCommand):
             help="share (0..1) of GETs given a random fault",
         )
         parser.add_argument(
-            "--seed", type=int, default=0, help="seed for job ids and random faults"
+            "--seed",
+            type=int,
+            default=None,
+            help="seed for job ids and random faults (default: a fresh one per start, so job "
+            "ids never repeat across restarts of a long-lived demo)",
         )
         parser.add_argument("--stall-seconds", type=float, default=60.0)
         parser.add_argument("--slow-seconds", type=float, default=1.5)
@@ -46,7 +51,7 @@ class Command(BaseCommand):
             fault_rate=options["fault_rate"],
             stall_seconds=options["stall_seconds"],
             slow_seconds=options["slow_seconds"],
-            seed=options["seed"],
+            seed=options["seed"] if options["seed"] is not None else time.time_ns(),
         )
         try:
             server.start()
