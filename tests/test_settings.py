@@ -14,6 +14,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "dashboard.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://dashboard.example.com",
     "EMAIL_HOST": "smtp.example.com",
+    "PIXXEL_DASHBOARD_ENCRYPTION_KEYS": "0SvJsHkCw3Kq2QkYy6v3TzBd5c3yPCz1Yb0w5GzW1lU=",
 }
 
 
@@ -75,6 +76,20 @@ def test_production_without_allowed_hosts_refuses_to_start():
     result = run_manage("check", **env)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_without_an_encryption_key_refuses_to_start():
+    env = {**PRODUCTION}
+    del env["PIXXEL_DASHBOARD_ENCRYPTION_KEYS"]
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "PIXXEL_DASHBOARD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_a_malformed_encryption_key_refuses_to_start():
+    result = run_manage("check", PIXXEL_DASHBOARD_ENCRYPTION_KEYS="not-a-fernet-key")
+    assert result.returncode != 0
+    assert "must be comma-separated Fernet keys" in result.stderr
 
 
 def test_the_deploy_check_is_clean_under_production_settings():

@@ -3,6 +3,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
+from pixxel_dashboard.keys import services as keys
+
+# A Pixxel sandbox key (the sandbox accepts any key starting with "sbx_").
+DEMO_SANDBOX_KEY = "sbx_demo_organization"
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "pixxel-demo"  # noqa: S105 - a local demo login, printed on purpose
@@ -10,7 +14,10 @@ DEMO_ORG_SLUG = "demo"
 
 
 class Command(BaseCommand):
-    help = "Create (or refresh) the demo organization and its owner for local use. Idempotent."
+    help = (
+        "Create the demo organization, its owner and a working Pixxel sandbox key for local "
+        "use (`make run` does this). Idempotent."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -26,6 +33,8 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(
             user=user, organization=organization, defaults={"role": Role.OWNER}
         )
+        if keys.active_key(organization) is None:
+            keys.add_key(organization, user, "Sandbox key", DEMO_SANDBOX_KEY)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organization '{organization.name}' ready. "

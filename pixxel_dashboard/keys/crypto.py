@@ -1,0 +1,69 @@
+"""Encryption of stored Pixxel API keys with MultiFernet.
+
+PIXXEL_DASHBOARD_ENCRYPTION_KEYS lists Fernet keys: the first encrypts, every one decrypts, so an
+operator rotates by putting a new key first, running `manage.py reencrypt_api_keys`, then dropping
+the old one. Without the setting (local use only; production refuses to start) one key is derived
+from SECRET_KEY.
+"""
+
+import base64
+import hashlib
+import logging
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class KeyUnreadable(Exception):
+    """A stored key cannot be decrypted with the configured encryption keys."""
+
+    user_message = (
+        "The stored Pixxel API key can no longer be read (the server's encryption keys changed). "
+        "An owner or admin must re-enter the API key in Settings → API keys."
+    )
+
+    def __str__(self):
+        return self.user_message
+
+
+def _derived_key() -> bytes:
+    digest = hashlib.sha256(b"pixxel-dashboard api keys|" + settings.SECRET_KEY.encode()).digest()
+    return base64.urlsafe_b64encode(digest)
+
+
+@cache
+def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        logger.warning(
+            "PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set: API keys are encrypted with a key "
+            "derived from SECRET_KEY. Set it before storing real keys (see README)."
+        )
+        return MultiFernet([Fernet(_derived_key())])
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+def fernet() -> MultiFernet:
+    # Keyed on the setting's value so tests (and a reloaded setting) get the right keys.
+    return _fernet_for(tuple(settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    return fernet().encrypt(plaintext.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return fernet().decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError):
+        raise KeyUnreadable() from None
+
+
+def reencrypt(token: str) -> str:
+    """The same secret, encrypted under the first (current) encryption key."""
+    try:
+        return fernet().rotate(token.encode()).decode()
+    except (InvalidToken, ValueError):
+        raise KeyUnreadable() from None

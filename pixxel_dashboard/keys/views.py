@@ -1,0 +1,76 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from pixxel_dashboard.accounts.access import get_org_for_user
+from pixxel_dashboard.accounts.models import Role
+from pixxel_dashboard.core.http import HtmxHttpRequest
+
+from . import services
+from .forms import ApiKeyForm
+from .models import ApiKey
+
+TEMPLATE = "keys/keys.html"
+
+
+def _context(organization, membership, form=None, **extra):
+    keys = ApiKey.objects.filter(organization=organization).select_related("created_by")
+    active = next((k for k in keys if k.is_active), None)
+    return {
+        "organization": organization,
+        "membership": membership,
+        "active_key": active,
+        "revoked_keys": [k for k in keys if not k.is_active] if membership.can_manage else [],
+        "form": form or ApiKeyForm(),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def api_keys(request: HtmxHttpRequest, org: str):
+    organization, membership = get_org_for_user(request, org)
+    return render(request, TEMPLATE, _context(organization, membership))
+
+
+@login_required
+@require_POST
+def add_api_key(request: HtmxHttpRequest, org: str):
+    """Add the organization's key; with one already active this is a rotation."""
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return render(request, TEMPLATE, _context(organization, membership, form), status=400)
+    key = services.add_key(
+        organization, request.user, form.cleaned_data["label"], form.cleaned_data["secret"]
+    )
+    check = services.test_key(key, request.user)
+    level = messages.SUCCESS if check.ok else messages.WARNING
+    messages.add_message(request, level, f"Saved {key.label} ({key.masked}). {check.message}")
+    return redirect("api_keys", organization.slug)
+
+
+@login_required
+@require_POST
+def test_api_key(request: HtmxHttpRequest, org: str, key_id: int):
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    key = get_object_or_404(ApiKey.objects.active(), pk=key_id, organization=organization)
+    check = services.test_key(key, request.user)
+    if request.htmx:
+        return render(request, TEMPLATE + "#test-result", {"check": check, "active_key": key})
+    messages.add_message(request, messages.SUCCESS if check.ok else messages.ERROR, check.message)
+    return redirect("api_keys", organization.slug)
+
+
+@login_required
+@require_POST
+def revoke_api_key(request: HtmxHttpRequest, org: str, key_id: int):
+    organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
+    key = get_object_or_404(ApiKey, pk=key_id, organization=organization)
+    services.revoke_key(key, request.user)
+    messages.success(
+        request,
+        f"Revoked {key.label} ({key.masked}). Jobs cannot be submitted until a key is added.",
+    )
+    return redirect("api_keys", organization.slug)

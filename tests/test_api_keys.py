@@ -1,0 +1,175 @@
+import pytest
+
+from pixxel_dashboard.accounts.models import AuditEvent
+from pixxel_dashboard.keys import services
+from pixxel_dashboard.keys.models import ApiKey
+
+KEYS = "/o/acme/settings/keys/"
+
+
+@pytest.fixture
+def acme_key(acme, alice, sandbox):
+    return services.add_key(acme, alice, "Production", sandbox.new_key())
+
+
+def add(client, secret, label="Production"):
+    return client.post(KEYS + "add/", {"label": label, "secret": secret})
+
+
+def test_an_owner_adds_a_key_that_is_tested_and_then_only_shown_masked(client_for, alice, sandbox):
+    secret = sandbox.new_key()
+    response = add(client_for(alice), secret)
+    assert response.status_code == 302
+    key = ApiKey.objects.get()
+    assert key.last4 == secret[-4:]
+    assert key.last_verification_ok is True
+    page = client_for(alice).get(KEYS).content.decode()
+    assert f"••••{secret[-4:]}" in page
+    assert secret not in page
+    assert "Connected to Pixxel" in page  # the test's outcome, as a message
+    assert "Working" in page
+
+
+def test_a_key_pixxel_rejects_is_saved_but_reported_as_not_working(client_for, alice, sandbox):
+    response = add(client_for(alice), "not-a-sandbox-key-1234")
+    assert response.status_code == 302
+    page = client_for(alice).get(KEYS).content.decode()
+    assert "Pixxel rejected" in page or "rejected" in page
+    assert "Not working" in page
+    assert ApiKey.objects.get().last_verification_ok is False
+
+
+def test_the_key_is_never_echoed_back_after_a_form_error(client_for, alice, sandbox):
+    secret = "sbx_form_error_should_not_echo"
+    response = add(client_for(alice), secret, label="")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This field is required." in page
+    assert secret not in page
+    assert not ApiKey.objects.exists()
+
+
+def test_a_key_with_spaces_is_explained(client_for, alice):
+    response = add(client_for(alice), "sbx_abc def ghi")
+    assert "An API key has no spaces" in response.content.decode()
+
+
+def test_rotating_activates_the_new_key_and_revokes_the_old(client_for, alice, acme_key, sandbox):
+    new_secret = sandbox.new_key()
+    add(client_for(alice), new_secret, label="Rotated")
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is not None
+    active = services.active_key(acme_key.organization)
+    assert active.label == "Rotated" and active.reveal() == new_secret
+    event = AuditEvent.objects.get(action="api_key.rotated")
+    assert event.details["replaced_mask"] == acme_key.masked
+    page = client_for(alice).get(KEYS).content.decode()
+    assert "Revoked keys" in page and acme_key.masked in page
+
+
+def test_revoking_leaves_no_active_key(client_for, alice, acme_key):
+    client_for(alice).post(f"{KEYS}{acme_key.pk}/revoke/")
+    assert services.active_key(acme_key.organization) is None
+    page = client_for(alice).get(KEYS).content.decode()
+    assert "has no Pixxel API key" in page
+    assert AuditEvent.objects.filter(action="api_key.revoked", target="Production").exists()
+
+
+def test_test_connection_answers_htmx_with_an_inline_fragment(client_for, alice, acme_key):
+    response = client_for(alice).post(f"{KEYS}{acme_key.pk}/test/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert "<html" not in fragment
+    assert "Connected to Pixxel: the key works and sees" in fragment
+    assert AuditEvent.objects.filter(action="api_key.tested", details__ok=True).exists()
+
+
+def test_test_connection_reports_a_rejected_key_in_plain_words(client_for, alice, acme, sandbox):
+    key = services.add_key(acme, alice, "Bad", "definitely-not-valid-9876")
+    response = client_for(alice).post(f"{KEYS}{key.pk}/test/", headers={"HX-Request": "true"})
+    assert "rejected" in response.content.decode()
+
+
+def test_test_connection_reports_pixxel_being_down(client_for, alice, acme_key, sandbox):
+    sandbox.inject("502-html", times=10)
+    response = client_for(alice).post(f"{KEYS}{acme_key.pk}/test/", headers={"HX-Request": "true"})
+    fragment = response.content.decode()
+    assert response.status_code == 200
+    assert "Pixxel" in fragment and "✖" in fragment
+
+
+def test_test_connection_reports_an_unreachable_server(client_for, alice, acme_key, settings):
+    settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    response = client_for(alice).post(f"{KEYS}{acme_key.pk}/test/", headers={"HX-Request": "true"})
+    assert "could not reach" in response.content.decode().lower()
+
+
+def test_test_connection_works_without_javascript(client_for, alice, acme_key):
+    response = client_for(alice).post(f"{KEYS}{acme_key.pk}/test/", follow=True)
+    assert "Connected to Pixxel" in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["bob", "vera"])
+def test_members_and_viewers_see_the_status_but_cannot_manage(client_for, request, who, acme_key):
+    client = client_for(request.getfixturevalue(who))
+    page = client.get(KEYS).content.decode()
+    assert acme_key.masked in page and "Production" in page
+    assert "Rotate key" not in page and "Test connection" not in page
+    assert add(client, "sbx_member_key_attempt").status_code == 403
+    assert client.post(f"{KEYS}{acme_key.pk}/test/").status_code == 403
+    assert client.post(f"{KEYS}{acme_key.pk}/revoke/").status_code == 403
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is None
+    assert ApiKey.objects.count() == 1
+
+
+def test_another_organization_gets_404_everywhere(client_for, charlie, acme_key):
+    client = client_for(charlie)
+    assert client.get(KEYS).status_code == 404
+    assert add(client, "sbx_foreign_key_attempt").status_code == 404
+    assert client.post(f"{KEYS}{acme_key.pk}/test/").status_code == 404
+    assert client.post(f"{KEYS}{acme_key.pk}/revoke/").status_code == 404
+
+
+def test_a_key_of_another_organization_is_404_even_to_an_owner(client_for, charlie, acme_key):
+    # charlie owns globex, and asks for acme's key by id through his own organization.
+    response = client_for(charlie).post(f"/o/globex/settings/keys/{acme_key.pk}/revoke/")
+    assert response.status_code == 404
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is None
+
+
+def test_anonymous_visitors_must_log_in(client, acme_key):
+    assert client.get(KEYS).url.startswith("/accounts/login/")
+    assert client.post(KEYS + "add/", {}).url.startswith("/accounts/login/")
+
+
+def test_every_post_needs_the_csrf_token(alice, acme_key):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert add(client, "sbx_no_csrf_token_here").status_code == 403
+    assert client.post(f"{KEYS}{acme_key.pk}/revoke/").status_code == 403
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is None
+
+
+def test_the_keys_page_asks_a_constant_number_of_queries(
+    client_for, alice, acme, acme_key, sandbox
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(alice)
+    client.get(KEYS)  # settles the session (current organization)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(KEYS).status_code == 200
+        return len(queries)
+
+    with_one_key = count()
+    for n in range(5):
+        services.add_key(acme, alice, f"Old {n}", sandbox.new_key())
+    assert count() == with_one_key <= 6
