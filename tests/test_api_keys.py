@@ -81,6 +81,8 @@ def test_test_connection_answers_htmx_with_an_inline_fragment(client_for, alice,
     fragment = response.content.decode()
     assert "<html" not in fragment
     assert "Connected to Pixxel: the key works and sees" in fragment
+    # The "Last check" line is refreshed out of band.
+    assert 'id="key-status" hx-swap-oob="true"' in fragment and "Working" in fragment
     assert AuditEvent.objects.filter(action="api_key.tested", details__ok=True).exists()
 
 

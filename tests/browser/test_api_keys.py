@@ -36,6 +36,7 @@ def test_an_admin_adds_tests_rotates_and_revokes_the_key(live_server, page: Page
     page.evaluate("window.notReloaded = true")
     page.get_by_role("button", name="Test connection").click()
     expect(page.locator("#test-result")).to_contain_text("the key works")
+    expect(page.locator("#key-status")).to_contain_text("Working")
     assert page.evaluate("window.notReloaded") is True
 
     second = sandbox.new_key()
