@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "pixxel_dashboard.accounts",
     "pixxel_dashboard.pixxel",
     "pixxel_dashboard.keys",
+    "pixxel_dashboard.jobs",
     "pixxel_dashboard.sandbox",
 ]
 
@@ -151,6 +152,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests use a file too: an in-memory database's shared cache raises "table is locked"
+            # at once under concurrent requests, where a file in WAL mode waits its turn.
+            "TEST": {"NAME": str(BASE_DIR / ".test-db.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

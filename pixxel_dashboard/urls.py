@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("pixxel_dashboard.accounts.urls")),
     path("", include("pixxel_dashboard.keys.urls")),
+    path("", include("pixxel_dashboard.jobs.urls")),
 ]

@@ -37,6 +37,16 @@ def fast_test_settings():
     override.disable()
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached pre-flight answers must not leak between tests (row ids are reused)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def make_user(username: str):
     return get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD

@@ -54,7 +54,7 @@ def test_it_logs_in_and_out(client, alice):
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 302
-    assert client.get("/").url == "/o/acme/"
+    assert client.get("/").url == "/o/acme/jobs/"
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert client.get("/o/acme/").status_code == 302  # back to the login page

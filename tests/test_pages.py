@@ -5,7 +5,7 @@ from django.test import override_settings
 
 
 def test_pages_carry_a_self_only_content_security_policy(client_for, alice):
-    response = client_for(alice).get("/o/acme/")
+    response = client_for(alice).get("/o/acme/jobs/")
     policy = response["Content-Security-Policy"]
     assert "default-src 'self'" in policy
     assert "script-src 'self'" in policy
@@ -22,13 +22,13 @@ def test_pages_have_no_inline_script_or_style(client_for, alice):
 
 
 def test_htmx_is_served_from_our_own_static_files(client_for, alice):
-    page = client_for(alice).get("/o/acme/").content.decode()
+    page = client_for(alice).get("/o/acme/jobs/").content.decode()
     assert 'src="/static/vendor/htmx-2.0.11.min.js"' in page
     assert "unpkg" not in page and "cdn" not in page.lower()
 
 
 def test_htmx_requests_carry_the_csrf_token(client_for, alice):
-    page = client_for(alice).get("/o/acme/").content.decode()
+    page = client_for(alice).get("/o/acme/jobs/").content.decode()
     assert 'hx-headers=\'{"X-CSRFToken": "' in page
 
 

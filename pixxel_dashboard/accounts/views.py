@@ -29,7 +29,7 @@ def home(request: HtmxHttpRequest):
     membership = current_membership(request)
     if membership is None:
         return redirect("create_organization")
-    return redirect("org_home", membership.organization.slug)
+    return redirect("job_list", membership.organization.slug)
 
 
 @require_http_methods(["GET", "POST"])
@@ -59,13 +59,9 @@ def create_organization(request: HtmxHttpRequest):
 @login_required
 @require_GET
 def org_home(request: HtmxHttpRequest, org: str):
-    organization, membership = get_org_for_user(request, org)
-    members = organization.memberships.count()
-    return render(
-        request,
-        "accounts/org_home.html",
-        {"organization": organization, "membership": membership, "member_count": members},
-    )
+    """An organization's front page is its job history."""
+    organization, _membership = get_org_for_user(request, org)
+    return redirect("job_list", organization.slug)
 
 
 @login_required

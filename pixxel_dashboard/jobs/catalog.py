@@ -1,0 +1,143 @@
+"""The organization's Pixxel projects and workflows, fetched with its key and kept locally.
+
+Pickers read the local rows; they are refreshed from Pixxel when older than CATALOG_MAX_AGE (or on
+demand). Keeping them also lets history and costs name projects and workflows without calling Pixxel.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Max
+from django.utils import timezone
+
+from pixxel_dashboard.pixxel import PixxelClient, PixxelError
+from pixxel_dashboard.pixxel import types as px
+
+from .models import Project, Workflow
+
+CATALOG_MAX_AGE = timedelta(minutes=5)
+PREFLIGHT_CACHE_SECONDS = 60
+
+
+def _stale(newest) -> bool:
+    return newest is None or timezone.now() - newest > CATALOG_MAX_AGE
+
+
+def ensure_project(organization, pixxel_id: str, name: str = "") -> Project:
+    project, created = Project.objects.get_or_create(
+        organization=organization, pixxel_id=pixxel_id, defaults={"name": name}
+    )
+    if name and project.name != name:
+        project.name = name
+        project.save(update_fields=["name"])
+    return project
+
+
+def ensure_workflow(organization, pixxel_id: str, project: Project | None, **fields) -> Workflow:
+    workflow, created = Workflow.objects.get_or_create(
+        organization=organization, pixxel_id=pixxel_id, defaults={"project": project, **fields}
+    )
+    changed = {k: v for k, v in fields.items() if v not in (None, "") and getattr(workflow, k) != v}
+    if project and workflow.project_id != project.pk:
+        changed["project"] = project
+    if changed and not created:
+        for name, value in changed.items():
+            setattr(workflow, name, value)
+        workflow.save(update_fields=list(changed))
+    return workflow
+
+
+def projects(organization, client: PixxelClient | None, refresh: bool = False) -> list[Project]:
+    """The organization's projects; fetched from Pixxel (all pages) when stale or asked to."""
+    newest = Project.objects.filter(organization=organization).aggregate(t=Max("fetched_at"))["t"]
+    if client is not None and (refresh or _stale(newest)):
+        now = timezone.now()
+        for remote in client.list_all_projects():
+            if not remote.id:
+                continue
+            Project.objects.update_or_create(
+                organization=organization,
+                pixxel_id=remote.id,
+                defaults={"name": remote.display_name[:200], "fetched_at": now},
+            )
+    return list(Project.objects.filter(organization=organization).order_by("name", "pixxel_id"))
+
+
+def workflows(
+    organization,
+    client: PixxelClient | None,
+    project: Project,
+    query: str = "",
+    refresh: bool = False,
+) -> list[Workflow]:
+    """A project's workflows (every page), optionally filtered by name."""
+    rows = Workflow.objects.filter(organization=organization, project=project)
+    newest = rows.aggregate(t=Max("fetched_at"))["t"]
+    if client is not None and (refresh or _stale(newest)):
+        now = timezone.now()
+        for remote in client.list_workflows(project_id=project.pixxel_id):
+            if not remote.id:
+                continue
+            Workflow.objects.update_or_create(
+                organization=organization,
+                pixxel_id=remote.id,
+                defaults={
+                    "project": project,
+                    "name": (remote.name or "")[:200],
+                    "description": remote.description or "",
+                    "fetched_at": now,
+                },
+            )
+    if query:
+        rows = rows.filter(name__icontains=query)
+    return list(rows.order_by("name", "pixxel_id"))
+
+
+@dataclass
+class Preflight:
+    """What a member sees before submitting: the workflow, its estimate, its validation errors."""
+
+    workflow: px.Workflow
+    estimated_cost: Decimal | None
+
+    @property
+    def val_errors(self) -> list[px.ValError]:
+        return self.workflow.val_errors
+
+
+def preflight(
+    organization, client: PixxelClient, api_key_id: int, workflow_id: str, project_id: str
+) -> Preflight:
+    """Get workflow + estimate (cached briefly per key, so the panel and the submit agree)."""
+    cache_key = f"preflight:{organization.pk}:{api_key_id}:{project_id}:{workflow_id}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
+    workflow = client.get_workflow(workflow_id, project_id)
+    estimate = client.estimate(workflow_id)
+    result = Preflight(
+        workflow=workflow,
+        estimated_cost=None if estimate is None else Decimal(str(estimate)),
+    )
+    project = ensure_project(organization, project_id)
+    if not project.name:
+        # A typed (or never listed) project: name it once, so history and costs can.
+        try:
+            remote = client.get_project(project_id)
+        except PixxelError:
+            remote = None
+        if remote is not None and remote.display_name:
+            project.name = remote.display_name[:200]
+            project.save(update_fields=["name"])
+    ensure_workflow(
+        organization,
+        workflow_id,
+        project,
+        name=(workflow.name or "")[:200],
+        description=workflow.description or "",
+        estimated_cost=result.estimated_cost,
+    )
+    cache.set(cache_key, result, PREFLIGHT_CACHE_SECONDS)
+    return result

@@ -1,0 +1,307 @@
+"""Jobs as the dashboard keeps them: Pixxel's metadata, persisted per organization.
+
+Shaped for what comes next: team history filters on organization + (time, status, project, workflow,
+submitter), so those are indexed; cost overviews compare the estimate a user saw when submitting
+(`estimated_cost`, kept on the Submission and the Job) with the actual `cost`.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from pixxel_dashboard.accounts.models import Organization
+from pixxel_dashboard.pixxel.types import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    TERMINAL_STATUSES,
+    UNKNOWN,
+)
+
+
+class Status(models.TextChoices):
+    QUEUED = QUEUED, "Queued"
+    RUNNING = RUNNING, "Running"
+    SUCCEEDED = SUCCEEDED, "Succeeded"
+    FAILED = FAILED, "Failed"
+    UNKNOWN = UNKNOWN, "Unknown"
+
+
+# Icon per status: status is always shown as icon *and* word, never colour alone.
+STATUS_ICONS = {
+    QUEUED: "◷",
+    RUNNING: "▶",
+    SUCCEEDED: "✔",
+    FAILED: "✖",
+    UNKNOWN: "?",
+}
+
+
+class Project(models.Model):
+    """A Pixxel project as last seen with the organization's key (so history can name it)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="projects"
+    )
+    pixxel_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pixxel_id"], name="unique_project_per_org"
+            )
+        ]
+
+    def __str__(self):
+        return self.name or self.pixxel_id
+
+
+class Workflow(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="workflows"
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="workflows"
+    )
+    pixxel_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pixxel_id"], name="unique_workflow_per_org"
+            )
+        ]
+
+    def __str__(self):
+        return self.name or self.pixxel_id
+
+
+class Source(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted here"
+    IMPORTED = "imported", "Imported"
+
+
+class Job(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs")
+    # Pixxel's job id is the public id in URLs (unique within an organization).
+    pixxel_id = models.CharField(max_length=100)
+    project = models.ForeignKey(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    workflow_pixxel_id = models.CharField(max_length=100)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "keys.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SUBMITTED)
+    repeat_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="repeats"
+    )
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    status_raw = models.CharField(max_length=60, blank=True)
+    progress = models.FloatField(null=True, blank=True)  # percent
+    cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # The estimate the submitter saw on the form (credits): estimate vs actual in cost overviews.
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    estimated_duration = models.FloatField(null=True, blank=True)  # seconds
+    time_taken = models.CharField(max_length=60, blank=True)
+    time_taken_seconds = models.FloatField(null=True, blank=True)
+    created_by_pixxel = models.CharField(max_length=200, blank=True)
+    pixxel_created_at = models.DateTimeField(null=True, blank=True)
+    pixxel_updated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    exec_created_at = models.DateTimeField(null=True, blank=True)
+    exec_updated_at = models.DateTimeField(null=True, blank=True)
+    spec = models.JSONField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Sync bookkeeping (the live job page and the background worker).
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # A sync in progress claims the job (one upstream call per job per interval, however many
+    # viewers or workers there are).
+    sync_claimed_at = models.DateTimeField(null=True, blank=True)
+    sync_failures = models.PositiveIntegerField(default=0)  # consecutive transient failures
+    last_sync_error = models.CharField(max_length=300, blank=True)
+    sync_stopped = models.BooleanField(default=False)  # 403/404 upstream: stop for good
+    # Bumped whenever synced content changes: the live page's "nothing changed" token.
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "pixxel_id"], name="unique_job_per_org")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="job_org_created"),
+            models.Index(fields=["organization", "status", "-created_at"], name="job_org_status"),
+            models.Index(fields=["organization", "project", "-created_at"], name="job_org_project"),
+            models.Index(
+                fields=["organization", "workflow", "-created_at"], name="job_org_workflow"
+            ),
+            models.Index(
+                fields=["organization", "submitted_by", "-created_at"], name="job_org_submitter"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Job {self.pixxel_id}"
+
+    def get_absolute_url(self):
+        return reverse("job_detail", args=[self.organization.slug, self.pixxel_id])
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def status_icon(self) -> str:
+        return STATUS_ICONS.get(self.status, "?")
+
+
+class Task(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tasks")
+    # Pixxel's task id; the task name stands in when a response leaves the id out.
+    pixxel_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)  # order in Pixxel's answer
+    block_id = models.CharField(max_length=100, blank=True)
+    block_name = models.CharField(max_length=200, blank=True)
+    block_version = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    status_raw = models.CharField(max_length=60, blank=True)
+    state_msg = models.TextField(blank=True)
+    progress = models.FloatField(null=True, blank=True)
+    depends_on = models.JSONField(default=list, blank=True)  # task names
+    disclaimer = models.JSONField(default=list, blank=True)
+    pixxel_created_at = models.DateTimeField(null=True, blank=True)
+    pixxel_updated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    recv_time = models.DateTimeField(null=True, blank=True)
+    send_time = models.DateTimeField(null=True, blank=True)
+    block_inf_start_time = models.DateTimeField(null=True, blank=True)
+    block_inf_end_time = models.DateTimeField(null=True, blank=True)
+    estimated_time_duration = models.FloatField(null=True, blank=True)
+    time_taken = models.CharField(max_length=60, blank=True)
+    time_taken_seconds = models.FloatField(null=True, blank=True)
+    err_msg = models.TextField(blank=True)
+    failure_type = models.CharField(max_length=60, blank=True)
+    # Raw-JSON fields, decoded (the wire form and encoding are in `raw`).
+    inputs = models.JSONField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    info_logs = models.JSONField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "pixxel_id"], name="unique_task_per_job")
+        ]
+
+    def __str__(self):
+        return self.name or self.pixxel_id
+
+    @property
+    def status_icon(self) -> str:
+        return STATUS_ICONS.get(self.status, "?")
+
+
+class JobValidationError(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="validation_errors")
+    component_name = models.CharField(max_length=200, blank=True)
+    from_component = models.CharField(max_length=200, blank=True)
+    to_component = models.CharField(max_length=200, blank=True)
+    err = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.component_name}: {self.err}"
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", "Submitting"
+    SUCCEEDED = "succeeded", "Submitted"
+    RECONCILED = "reconciled", "Submitted (confirmed after a timeout)"
+    FAILED = "failed", "Failed"
+
+
+class Submission(models.Model):
+    """One attempt to create a job from the dashboard, whatever came of it.
+
+    The form's one-time `token` makes submission idempotent: a replayed POST finds this row instead
+    of creating a second upstream job.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="submissions"
+    )
+    token = models.UUIDField(default=uuid.uuid4)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    project_pixxel_id = models.CharField(max_length=100)
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    workflow_pixxel_id = models.CharField(max_length=100)
+    repeat_of = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    confirmed_validation_errors = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_kind = models.CharField(max_length=30, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    error_details = models.JSONField(null=True, blank=True)
+    user_message = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    job = models.OneToOneField(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="submission"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "token"], name="one_submission_per_token"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="sub_org_created"),
+            models.Index(fields=["organization", "outcome", "-created_at"], name="sub_org_outcome"),
+        ]
+
+    def __str__(self):
+        return f"Submission of {self.workflow_pixxel_id} ({self.outcome})"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in (Outcome.SUCCEEDED, Outcome.RECONCILED)

@@ -1,0 +1,151 @@
+"""Writing what Pixxel says about a job into Job, Task and JobValidationError rows.
+
+Used by submission, import and sync alike. One transaction per job, the Job row locked, tasks
+upserted on (job, Pixxel task id): concurrent syncs of one job never duplicate a task, and an older
+answer never overwrites a newer one.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from pixxel_dashboard.pixxel import types as px
+
+from .models import Job, JobValidationError, Task
+
+
+def _credits(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _job_fields(parsed: px.Job) -> dict:
+    return {
+        "status": parsed.status,
+        "status_raw": _text(parsed.status_raw)[:60],
+        "progress": parsed.progress,
+        "cost": _credits(parsed.cost),
+        "estimated_duration": parsed.estimated_duration,
+        "time_taken": _text(parsed.time_taken)[:60],
+        "time_taken_seconds": parsed.time_taken_seconds,
+        "created_by_pixxel": _text(parsed.created_by)[:200],
+        "pixxel_created_at": parsed.created_at,
+        "pixxel_updated_at": parsed.updated_at,
+        "finished_at": parsed.finished_at,
+        "exec_created_at": parsed.exec_created_at,
+        "exec_updated_at": parsed.exec_updated_at,
+        "spec": parsed.spec.value,
+        "raw": parsed.raw,
+    }
+
+
+def _task_row(job: Job, position: int, task: px.Task) -> Task:
+    block = task.block_info or px.BlockInfo()
+    return Task(
+        job=job,
+        pixxel_id=(task.id or task.name or f"task-{position}")[:100],
+        name=_text(task.name)[:200],
+        position=position,
+        block_id=_text(block.id)[:100],
+        block_name=_text(block.name)[:200],
+        block_version=_text(block.version)[:60],
+        status=task.status,
+        status_raw=_text(task.status_raw)[:60],
+        state_msg=_text(task.state_msg),
+        progress=task.progress,
+        depends_on=list(task.depends_on),
+        disclaimer=list(task.disclaimer),
+        pixxel_created_at=task.created_at,
+        pixxel_updated_at=task.updated_at,
+        finished_at=task.finished_at,
+        recv_time=task.recv_time,
+        send_time=task.send_time,
+        block_inf_start_time=task.block_inf_start_time,
+        block_inf_end_time=task.block_inf_end_time,
+        estimated_time_duration=task.estimated_time_duration,
+        time_taken=_text(task.time_taken)[:60],
+        time_taken_seconds=task.time_taken_seconds,
+        err_msg=_text(task.err_msg),
+        failure_type=_text(task.failure_type)[:60],
+        inputs=task.inputs.value,
+        result=task.result.value,
+        info_logs=task.info_logs.value,
+        raw=task.raw,
+    )
+
+
+TASK_UPDATE_FIELDS = [
+    f.name for f in Task._meta.concrete_fields if f.name not in ("id", "job", "pixxel_id")
+]
+
+
+def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
+    """Create or update the organization's Job from a parsed Pixxel job; returns (job, changed).
+
+    `local` sets dashboard-side fields on creation only (project, workflow, submitted_by, api_key,
+    source, repeat_of, estimated_cost). A job answer without tasks (list-jobs) leaves tasks alone.
+    """
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update()
+            .filter(organization=organization, pixxel_id=parsed.id)
+            .first()
+        )
+        fields = _job_fields(parsed)
+        if job is None:
+            job = Job.objects.create(
+                organization=organization,
+                pixxel_id=parsed.id,
+                workflow_pixxel_id=parsed.workflow_id or local.pop("workflow_pixxel_id", ""),
+                version=1,
+                **fields,
+                **{k: v for k, v in local.items() if k != "workflow_pixxel_id"},
+            )
+            _replace_children(job, parsed)
+            return job, True
+        if job.raw == parsed.raw:
+            return job, False
+        # A stale answer (e.g. a slow request overtaken by a newer one) must not win.
+        if (
+            job.pixxel_updated_at
+            and parsed.updated_at
+            and parsed.updated_at < job.pixxel_updated_at
+        ):
+            return job, False
+        if not parsed.tasks and job.raw.get("tasks"):
+            # list-jobs answers carry no tasks: keep the ones we have.
+            fields.pop("raw")
+            fields["raw"] = {**parsed.raw, "tasks": job.raw.get("tasks")}
+        for name, value in fields.items():
+            setattr(job, name, value)
+        job.version += 1
+        job.save()
+        _replace_children(job, parsed)
+        return job, True
+
+
+def _replace_children(job: Job, parsed: px.Job) -> None:
+    if parsed.tasks:
+        rows = [_task_row(job, i, task) for i, task in enumerate(parsed.tasks)]
+        Task.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["job", "pixxel_id"],
+            update_fields=TASK_UPDATE_FIELDS,
+        )
+    if "val_errors" in parsed.raw:
+        JobValidationError.objects.filter(job=job).delete()
+        JobValidationError.objects.bulk_create(
+            JobValidationError(
+                job=job,
+                component_name=_text(v.component_name)[:200],
+                from_component=_text(v.from_)[:200],
+                to_component=_text(v.to)[:200],
+                err=_text(v.err),
+                reason=_text(v.reason),
+            )
+            for v in parsed.val_errors
+        )

@@ -1,0 +1,287 @@
+"""Submitting a job: idempotent, every outcome recorded, ambiguous timeouts reconciled.
+
+A duplicate upstream job costs the customer credits, so:
+- each form carries a one-time token, and a Submission row is claimed for it *before* Pixxel is
+  called (unique per organization): a double click, a refresh or a replayed POST finds that row and
+  shows its job instead of calling Pixxel again;
+- job creation is never retried automatically (the client guarantees this);
+- when the create call times out (the job may exist), the workflow's recent jobs are listed and the
+  one created since the attempt is adopted.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pixxel_dashboard.accounts.models import record_event
+from pixxel_dashboard.keys.models import ApiKey
+from pixxel_dashboard.pixxel import PixxelClient, PixxelError
+
+from . import catalog
+from .models import Job, Outcome, Source, Submission
+from .persist import save_job
+
+logger = logging.getLogger(__name__)
+
+# How far back (Pixxel's clock vs ours) a job may claim to have been created and still be ours.
+RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
+# Failures after which the job may exist upstream: a timeout or a dropped connection after sending,
+# a 5xx (the server may have created it before failing), a 200 with a broken body.
+OUTCOME_UNKNOWN_KINDS = {"timeout", "connection", "server_error", "invalid_response"}
+# A duplicate request waits this long for the first one to finish, then reports "still submitting".
+DUPLICATE_WAIT_SECONDS = 3.0
+
+
+@dataclass
+class SubmitRequest:
+    organization: object
+    user: object
+    token: str
+    project_id: str
+    workflow_id: str
+    estimated_cost: Decimal | None = None
+    confirmed_validation_errors: bool = False
+    repeat_of: Job | None = None
+
+
+def _schedule_sync(job: Job) -> None:
+    # Imported lazily: the sync module depends on this app's models, not the other way round.
+    from .sync import schedule_sync
+
+    if not job.is_terminal:
+        schedule_sync(job)
+
+
+def existing_submission(organization, token) -> Submission | None:
+    return (
+        Submission.objects.select_related("job")
+        .filter(organization=organization, token=token)
+        .first()
+    )
+
+
+def wait_for(submission: Submission) -> Submission:
+    """A concurrent duplicate: give the first request a moment to finish."""
+    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    while submission.outcome == Outcome.PENDING and time.monotonic() < deadline:
+        time.sleep(0.1)
+        submission.refresh_from_db()
+    return submission
+
+
+def claim(req: SubmitRequest) -> tuple[Submission, bool]:
+    """The Submission for this token: (row, True) if this request created it and must submit."""
+    project = catalog.ensure_project(req.organization, req.project_id)
+    workflow = catalog.ensure_workflow(req.organization, req.workflow_id, project)
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                organization=req.organization,
+                token=req.token,
+                user=req.user,
+                project=project,
+                project_pixxel_id=req.project_id,
+                workflow=workflow,
+                workflow_pixxel_id=req.workflow_id,
+                repeat_of=req.repeat_of,
+                estimated_cost=req.estimated_cost,
+                confirmed_validation_errors=req.confirmed_validation_errors,
+            )
+    except IntegrityError:
+        return existing_submission(req.organization, req.token), False
+    return submission, True
+
+
+def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submission:
+    """Create the job upstream once for this token, persist it, record the outcome."""
+    submission, is_first = claim(req)
+    if not is_first:
+        return wait_for(submission)
+
+    started = timezone.now()
+    clock = time.monotonic()
+    try:
+        parsed = client.create_job(req.workflow_id, req.project_id)
+    except PixxelError as error:
+        latency = int((time.monotonic() - clock) * 1000)
+        if error.kind in OUTCOME_UNKNOWN_KINDS or error.outcome_unknown:
+            adopted = _reconcile(req, client, api_key, submission, started)
+            if adopted is not None:
+                return _succeeded(req, submission, adopted, Outcome.RECONCILED, 200, latency)
+        return _failed(req, submission, error, latency)
+
+    latency = client.last_latency_ms or int((time.monotonic() - clock) * 1000)
+    job = _save_new_job(req, parsed, api_key, submission)
+    return _succeeded(req, submission, job, Outcome.SUCCEEDED, client.last_status or 200, latency)
+
+
+def _save_new_job(req: SubmitRequest, parsed, api_key: ApiKey, submission: Submission) -> Job:
+    job, _ = save_job(
+        req.organization,
+        parsed,
+        workflow_pixxel_id=req.workflow_id,
+        project=submission.project,
+        workflow=submission.workflow,
+        submitted_by=req.user,
+        api_key=api_key,
+        source=Source.SUBMITTED,
+        repeat_of=req.repeat_of,
+        estimated_cost=req.estimated_cost,
+    )
+    return job
+
+
+def _reconcile(req, client, api_key, submission, started) -> Job | None:
+    """After an ambiguous failure, adopt the job Pixxel created for this attempt, if any."""
+    try:
+        candidates = client.list_jobs(req.workflow_id)
+    except PixxelError:
+        logger.warning("reconcile: could not list jobs of workflow %s", req.workflow_id)
+        return None
+    known = set(
+        Job.objects.filter(
+            organization=req.organization, workflow_pixxel_id=req.workflow_id
+        ).values_list("pixxel_id", flat=True)
+    )
+    since = started - RECONCILE_CLOCK_SKEW
+    fresh = [
+        job
+        for job in candidates
+        if job.id and job.id not in known and job.created_at and job.created_at >= since
+    ]
+    if not fresh:
+        return None
+    # The job created closest to our attempt is ours.
+    ours = min(fresh, key=lambda job: abs((job.created_at - started).total_seconds()))
+    try:
+        parsed = client.get_job(req.workflow_id, ours.id)
+    except PixxelError:
+        parsed = ours  # list-jobs' summary is enough to record it; sync fills in the tasks
+    logger.info("reconcile: adopted job %s after an ambiguous create", ours.id)
+    return _save_new_job(req, parsed, api_key, submission)
+
+
+def _succeeded(req, submission, job, outcome, status, latency) -> Submission:
+    submission.outcome = outcome
+    submission.job = job
+    submission.http_status = status
+    submission.latency_ms = latency
+    submission.save(update_fields=["outcome", "job", "http_status", "latency_ms"])
+    record_event(
+        req.organization,
+        req.user,
+        "job.submitted",
+        job.pixxel_id,
+        workflow=req.workflow_id,
+        project=req.project_id,
+        reconciled=outcome == Outcome.RECONCILED,
+    )
+    _schedule_sync(job)
+    return submission
+
+
+def _failed(req, submission, error: PixxelError, latency) -> Submission:
+    submission.outcome = Outcome.FAILED
+    submission.http_status = error.status
+    submission.error_kind = error.kind
+    submission.error_code = (error.code or "")[:100]
+    submission.error_message = error.message or ""
+    submission.error_details = _jsonable(error.details)
+    submission.user_message = error.user_message
+    submission.latency_ms = latency
+    submission.save()
+    record_event(
+        req.organization,
+        req.user,
+        "job.submission_failed",
+        req.workflow_id,
+        project=req.project_id,
+        kind=error.kind,
+        status=error.status,
+        code=error.code,
+    )
+    return submission
+
+
+def record_failure(req: SubmitRequest, error: PixxelError) -> Submission:
+    """An attempt that failed before the create call (pre-flight could not reach Pixxel)."""
+    submission, is_first = claim(req)
+    return _failed(req, submission, error, None) if is_first else submission
+
+
+def record_local_failure(req: SubmitRequest, message: str, kind: str) -> Submission:
+    """An attempt that could not reach Pixxel at all (no key, or the key cannot be decrypted)."""
+    submission, is_first = claim(req)
+    if not is_first:
+        return submission
+    submission.outcome = Outcome.FAILED
+    submission.error_kind = kind
+    submission.user_message = message
+    submission.save(update_fields=["outcome", "error_kind", "user_message"])
+    record_event(req.organization, req.user, "job.submission_failed", req.workflow_id, kind=kind)
+    return submission
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    return str(value)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    imported: list[Job]
+    already_known: int
+
+
+def import_workflow_jobs(
+    organization,
+    client: PixxelClient,
+    api_key: ApiKey,
+    workflow_id: str,
+    project_id: str = "",
+    actor=None,
+) -> ImportResult:
+    """Bring in a workflow's jobs created outside the dashboard (deduplicated by Pixxel job id)."""
+    summaries = client.list_jobs(workflow_id)
+    known = set(
+        Job.objects.filter(
+            organization=organization, pixxel_id__in=[s.id for s in summaries if s.id]
+        ).values_list("pixxel_id", flat=True)
+    )
+    project = catalog.ensure_project(organization, project_id) if project_id else None
+    workflow = catalog.ensure_workflow(organization, workflow_id, project)
+    imported = []
+    for summary in summaries:
+        if not summary.id or summary.id in known:
+            continue
+        parsed = client.get_job(workflow_id, summary.id)
+        job, changed = save_job(
+            organization,
+            parsed,
+            workflow_pixxel_id=workflow_id,
+            project=project or workflow.project,
+            workflow=workflow,
+            api_key=api_key,
+            source=Source.IMPORTED,
+        )
+        if changed:
+            imported.append(job)
+            _schedule_sync(job)
+    record_event(
+        organization,
+        actor,
+        "jobs.imported",
+        workflow_id,
+        imported=len(imported),
+        already_known=len(known),
+    )
+    return ImportResult(imported=imported, already_known=len(known))

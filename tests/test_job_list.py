@@ -1,0 +1,72 @@
+"""The team's job list (first cut of the history: filters in the query string)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from pixxel_dashboard.jobs.persist import save_job
+from pixxel_dashboard.keys import services
+from pixxel_dashboard.sandbox import ids
+
+JOBS = "/o/acme/jobs/"
+
+
+@pytest.fixture
+def make_jobs(acme, alice, bob, sandbox):
+    services.add_key(acme, alice, "Sandbox", sandbox.new_key())
+
+    def make(n, workflow=ids.WF_LINEAR, project=ids.PROJECT_AGRI, user=bob):
+        client, key = services.client_for_organization(acme)
+        jobs = []
+        for _ in range(n):
+            job, _ = save_job(
+                acme, client.create_job(workflow, project), submitted_by=user, api_key=key
+            )
+            jobs.append(job)
+        return jobs
+
+    return make
+
+
+def test_every_member_sees_the_teams_jobs(client_for, vera, make_jobs):
+    jobs = make_jobs(2)
+    page = client_for(vera).get(JOBS).content.decode()
+    for job in jobs:
+        assert job.get_absolute_url() in page
+    assert "Jobs of Acme Imaging (2)" in page
+
+
+def test_viewers_are_not_offered_submission(client_for, vera, bob, make_jobs):
+    assert "Submit a job" not in client_for(vera).get(JOBS).content.decode()
+    assert "Submit a job" in client_for(bob).get(JOBS).content.decode()
+
+
+def test_filters_in_the_query_string(client_for, bob, make_jobs):
+    linear = make_jobs(1)[0]
+    failing = make_jobs(1, workflow=ids.WF_FAILING, project=ids.PROJECT_URBAN)[0]
+    page = client_for(bob).get(f"{JOBS}?workflow={ids.WF_FAILING}").content.decode()
+    assert failing.get_absolute_url() in page and linear.get_absolute_url() not in page
+
+
+def test_another_organization_gets_404(client_for, charlie, make_jobs):
+    make_jobs(1)
+    assert client_for(charlie).get(JOBS).status_code == 404
+
+
+def test_anonymous_visitors_must_log_in(client, acme):
+    assert client.get(JOBS).url.startswith("/accounts/login/")
+
+
+def test_the_list_asks_the_same_number_of_queries_for_3_or_30_jobs(client_for, bob, make_jobs):
+    make_jobs(3)
+    client = client_for(bob)
+    client.get(JOBS)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(JOBS).status_code == 200
+        return len(queries)
+
+    few = count()
+    make_jobs(27)
+    assert count() == few <= 10

@@ -1,0 +1,400 @@
+"""Submitting jobs from the browser's forms, against the Pixxel sandbox over HTTP."""
+
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from pixxel_dashboard.accounts.models import AuditEvent
+from pixxel_dashboard.jobs.models import Job, JobValidationError, Outcome, Status, Submission
+from pixxel_dashboard.keys import services
+from pixxel_dashboard.sandbox import ids
+
+NEW = "/o/acme/jobs/new/"
+CREATE = "/v0/workflows/{workflow_id}/jobs"
+
+
+@pytest.fixture
+def acme_key(acme, alice, sandbox):
+    return services.add_key(acme, alice, "Sandbox", sandbox.new_key())
+
+
+def form_data(workflow=ids.WF_LINEAR, project=ids.PROJECT_AGRI, **extra):
+    return {"project": project, "workflow": workflow, "token": str(uuid.uuid4()), **extra}
+
+
+def post(client, **extra):
+    return client.post(NEW, form_data(**extra))
+
+
+# --- the form -----------------------------------------------------------------------------------
+
+
+def test_a_member_sees_the_organizations_projects(client_for, bob, acme_key):
+    page = client_for(bob).get(NEW).content.decode()
+    for name in ("Agricultural Health", "Coastal Monitoring", "Urban Heat Islands", "Archive"):
+        assert name in page
+    assert '<label for="id_project">Project</label>' in page
+    assert '<label for="id_workflow">Workflow</label>' in page
+    assert ">Submit job</button>" in page
+
+
+def test_projects_are_cached_briefly_and_refreshed_on_demand(client_for, bob, acme_key, sandbox):
+    client = client_for(bob)
+    client.get(NEW)
+    client.get(NEW)
+    assert sandbox.count("GET", "/v0/projects") == 1
+    client.get(NEW + "?refresh=1")
+    assert sandbox.count("GET", "/v0/projects") == 2
+
+
+def test_viewers_may_not_submit(client_for, vera, acme_key):
+    client = client_for(vera)
+    assert client.get(NEW).status_code == 403
+    assert post(client).status_code == 403
+    assert not Submission.objects.exists()
+
+
+def test_another_organization_gets_404(client_for, charlie, acme_key, sandbox):
+    client = client_for(charlie)
+    assert client.get(NEW).status_code == 404
+    assert post(client).status_code == 404
+    assert sandbox.count("POST", CREATE) == 0
+
+
+def test_anonymous_visitors_must_log_in(client, acme_key):
+    assert client.get(NEW).url.startswith("/accounts/login/")
+    assert client.post(NEW, form_data()).url.startswith("/accounts/login/")
+
+
+def test_the_workflow_picker_follows_the_project_and_pages_through_all_workflows(
+    client_for, bob, acme_key
+):
+    response = client_for(bob).get(
+        f"/o/acme/jobs/new/workflows/?project={ids.PROJECT_ARCHIVE}", headers={"HX-Request": "true"}
+    )
+    fragment = response.content.decode()
+    assert "<html" not in fragment
+    assert fragment.count("Field survey ") == 120
+    assert "120 workflows" in fragment
+
+
+def test_the_workflow_picker_searches_by_name(client_for, bob, acme_key):
+    response = client_for(bob).get(
+        f"/o/acme/jobs/new/workflows/?project={ids.PROJECT_ARCHIVE}&q=survey+11",
+        headers={"HX-Request": "true"},
+    )
+    fragment = response.content.decode()
+    assert "Field survey 110" in fragment and "Field survey 119" in fragment
+    assert "Field survey 001" not in fragment
+    assert "10 workflows matching" in fragment
+
+
+def test_the_preflight_panel_shows_estimate_and_validation_errors(client_for, bob, acme_key):
+    client = client_for(bob)
+    fragment = client.get(
+        f"/o/acme/jobs/new/preflight/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "<html" not in fragment
+    assert "credits" in fragment
+    assert "validation error" in fragment
+    assert "Submit anyway: I have read the validation errors" in fragment
+    clean = client.get(
+        f"/o/acme/jobs/new/preflight/?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "No validation errors." in clean
+
+
+def test_the_whole_form_works_without_javascript(client_for, bob, acme_key):
+    page = (
+        client_for(bob)
+        .get(f"{NEW}?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}")
+        .content.decode()
+    )
+    assert "<html" in page
+    assert f'value="{ids.WF_LINEAR}" selected' in page
+    assert "Estimated cost" in page
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+
+def test_submitting_persists_the_job_its_tasks_and_the_submission(
+    client_for, bob, acme, acme_key, sandbox
+):
+    client = client_for(bob)
+    response = post(client, estimate_seen="42")
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"/o/acme/jobs/{job.pixxel_id}/"
+    assert sandbox.count("POST", CREATE) == 1
+
+    assert job.organization == acme and job.submitted_by == bob and job.api_key == acme_key
+    assert job.workflow_pixxel_id == ids.WF_LINEAR
+    assert job.project.pixxel_id == ids.PROJECT_AGRI and job.project.name == "Agricultural Health"
+    assert job.workflow.pixxel_id == ids.WF_LINEAR and job.workflow.name
+    assert job.status in (Status.QUEUED, Status.RUNNING)
+    assert job.status_raw and job.raw["id"] == job.pixxel_id
+    assert job.estimated_cost == Decimal("42")  # the estimate the member saw
+    assert job.pixxel_created_at is not None
+
+    tasks = list(job.tasks.all())
+    assert len(tasks) == len(job.raw["tasks"]) >= 4
+    first, second = tasks[0], tasks[1]
+    assert first.depends_on == [] and second.depends_on == [first.name]
+    assert first.block_name and first.block_version
+    assert first.pixxel_id == job.raw["tasks"][0]["id"]
+
+    submission = Submission.objects.get()
+    assert submission.outcome == Outcome.SUCCEEDED and submission.job == job
+    assert submission.http_status == 200 and submission.latency_ms is not None
+    assert submission.user == bob and submission.estimated_cost == Decimal("42")
+    assert AuditEvent.objects.filter(action="job.submitted", target=job.pixxel_id).exists()
+
+
+def test_without_a_seen_estimate_the_fresh_one_is_kept(client_for, bob, acme_key):
+    post(client_for(bob))
+    job = Job.objects.get()
+    assert job.estimated_cost is not None and job.estimated_cost > 0
+
+
+def test_a_typed_project_and_workflow_id_work_too(client_for, bob, acme_key, sandbox):
+    response = client_for(bob).post(
+        NEW,
+        {"project_id": ids.PROJECT_URBAN, "workflow_id": ids.WF_FAILING, "token": uuid.uuid4()},
+    )
+    assert response.status_code == 302
+    assert Job.objects.get().workflow_pixxel_id == ids.WF_FAILING
+
+
+def test_missing_choices_are_explained_and_nothing_is_sent(client_for, bob, acme_key, sandbox):
+    response = client_for(bob).post(NEW, {"token": uuid.uuid4()})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose a project (or type its id)." in page
+    assert "Choose a workflow (or type its id)." in page
+    assert sandbox.count("POST", CREATE) == 0
+
+
+def test_htmx_submission_redirects_the_browser_to_the_job(client_for, bob, acme_key):
+    response = client_for(bob).post(NEW, form_data(), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == Job.objects.get().get_absolute_url()
+
+
+# --- validation errors ---------------------------------------------------------------------------
+
+
+def test_a_workflow_with_validation_errors_needs_an_explicit_confirmation(
+    client_for, bob, acme_key, sandbox
+):
+    client = client_for(bob)
+    data = form_data(workflow=ids.WF_VALIDATION, project=ids.PROJECT_COASTAL)
+    response = client.post(NEW, data)
+    assert response.status_code == 400
+    assert "Tick the box to submit anyway" in response.content.decode()
+    assert sandbox.count("POST", CREATE) == 0
+    assert not Submission.objects.exists()
+
+    response = client.post(NEW, {**data, "confirm_validation_errors": "on"})
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert job.status == Status.FAILED
+    errors = list(JobValidationError.objects.filter(job=job))
+    assert errors and all(e.component_name and e.err for e in errors)
+    assert {e.from_component for e in errors} and {e.to_component for e in errors}
+    assert Submission.objects.get().confirmed_validation_errors is True
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "status", "says"),
+    [
+        ("500", "server_error", 500, "Pixxel"),
+        ("502-html", "server_error", 502, "Pixxel"),
+        ("429", "rate_limited", 429, "Pixxel"),
+    ],
+)
+def test_an_upstream_failure_is_explained_recorded_and_keeps_the_input(
+    client_for, bob, acme_key, sandbox, fault, kind, status, says
+):
+    sandbox.inject(fault, method="POST", path_contains="/jobs")
+    response = post(client_for(bob))
+    assert response.status_code in (400, 502)
+    page = response.content.decode()
+    assert "The job was not submitted." in page
+    assert says in page
+    # The member's choices are still selected.
+    assert f'value="{ids.PROJECT_AGRI}" selected' in page
+    assert f'value="{ids.WF_LINEAR}" selected' in page
+    submission = Submission.objects.get()
+    assert submission.outcome == Outcome.FAILED
+    assert submission.error_kind == kind and submission.http_status == status
+    assert submission.user_message
+    assert sandbox.count("POST", CREATE) == 1  # never retried
+    assert not Job.objects.exists()
+
+
+def test_pixxels_error_code_message_and_details_are_shown(client_for, bob, acme_key, sandbox):
+    response = client_for(bob).post(
+        NEW,
+        {"project_id": ids.PROJECT_AGRI, "workflow_id": "no-such-workflow", "token": uuid.uuid4()},
+    )
+    page = response.content.decode()
+    submission = Submission.objects.get()
+    assert submission.outcome == Outcome.FAILED and submission.http_status == 400
+    assert submission.error_code and submission.error_code in page
+    assert submission.error_message in page
+    assert 'value="no-such-workflow"' in page  # typed id kept
+
+
+def test_a_rejected_key_is_explained(client_for, bob, acme, alice, sandbox):
+    services.add_key(acme, alice, "Wrong", "not-a-sandbox-key-0000")
+    response = post(client_for(bob))
+    page = response.content.decode()
+    assert "The job was not submitted." in page
+    assert "API key" in page
+    submission = Submission.objects.get()
+    assert submission.http_status == 403 and submission.error_kind == "forbidden"
+
+
+def test_connection_refused_is_explained(client_for, bob, acme_key, settings):
+    settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"
+    response = post(client_for(bob))
+    assert response.status_code == 502
+    assert "could not reach" in response.content.decode().lower()
+    assert Submission.objects.get().error_kind == "connection"
+
+
+def test_without_a_key_the_attempt_is_recorded_with_what_to_do(client_for, bob, acme):
+    response = post(client_for(bob))
+    page = response.content.decode()
+    assert "has no Pixxel API key yet" in page
+    assert Submission.objects.get().error_kind == "no_key"
+
+
+def test_a_failed_submission_appears_in_the_team_history(client_for, bob, vera, acme_key, sandbox):
+    sandbox.inject("500", method="POST", path_contains="/jobs")
+    post(client_for(bob))
+    page = client_for(vera).get("/o/acme/jobs/").content.decode()
+    assert "Failed submissions" in page and "HTTP 500" in page and "bob" in page
+
+
+def test_after_a_failure_the_form_has_a_fresh_token_so_a_retry_is_deliberate(
+    client_for, bob, acme_key, sandbox
+):
+    client = client_for(bob)
+    sandbox.inject("500", method="POST", path_contains="/jobs")
+    data = form_data()
+    page = client.post(NEW, data).content.decode()
+    assert data["token"] not in page
+    # Replaying the failed POST shows the failure again without calling Pixxel.
+    again = client.post(NEW, data).content.decode()
+    assert "The job was not submitted." in again
+    assert sandbox.count("POST", CREATE) == 1
+
+
+# --- idempotency and reconciliation ----------------------------------------------------------------
+
+
+def test_a_replayed_post_shows_the_first_job_and_creates_nothing(
+    client_for, bob, acme_key, sandbox
+):
+    client = client_for(bob)
+    data = form_data()
+    first = client.post(NEW, data)
+    second = client.post(NEW, data, follow=True)
+    assert second.redirect_chain[0][0] == first.url
+    assert "already submitted" in second.content.decode()
+    assert sandbox.count("POST", CREATE) == 1
+    assert Job.objects.count() == 1 and Submission.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_posts_with_one_token_create_one_job(bob, acme, alice, sandbox):
+    services.add_key(acme, alice, "Sandbox", sandbox.new_key())
+    sandbox.inject("slow", method="POST", path_contains="/jobs")  # keep the first one in flight
+    data = form_data()
+    answers = []
+
+    def submit_once():
+        client = Client()
+        client.force_login(bob)
+        answers.append(client.post(NEW, data))
+        connection.close()
+
+    threads = [threading.Thread(target=submit_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [a.status_code for a in answers] == [302, 302]
+    job = Job.objects.get()
+    assert {a.url for a in answers} == {job.get_absolute_url()}
+    assert sandbox.count("POST", CREATE) == 1
+    assert Submission.objects.count() == 1
+
+
+def test_a_timeout_on_create_adopts_the_job_pixxel_made(client_for, bob, acme_key, sandbox):
+    sandbox.inject("timeout", method="POST", path_contains="/jobs")
+    response = post(client_for(bob))
+    job = Job.objects.get()
+    assert response.status_code == 302 and response.url == job.get_absolute_url()
+    submission = Submission.objects.get()
+    assert submission.outcome == Outcome.RECONCILED and submission.job == job
+    assert sandbox.count("POST", CREATE) == 1
+    assert job.tasks.exists()
+
+
+def test_a_garbled_answer_to_create_still_finds_the_job(client_for, bob, acme_key, sandbox):
+    sandbox.inject("malformed-json", method="POST", path_contains="/jobs")
+    response = post(client_for(bob), estimate_seen="7")
+    assert response.status_code == 302
+    assert Submission.objects.get().outcome == Outcome.RECONCILED
+    assert Job.objects.get().estimated_cost == Decimal("7")
+
+
+def test_reconciliation_ignores_jobs_already_known(client_for, bob, acme_key, sandbox):
+    client = client_for(bob)
+    post(client)  # a job of this workflow the dashboard knows
+    sandbox.inject("500", method="POST", path_contains="/jobs")
+    post(client)
+    assert Job.objects.count() == 1
+    assert Submission.objects.filter(outcome=Outcome.FAILED).count() == 1
+
+
+# --- run again --------------------------------------------------------------------------------------
+
+
+def test_run_again_prefills_the_form_and_links_the_new_job(client_for, bob, acme_key, sandbox):
+    client = client_for(bob)
+    post(client)
+    original = Job.objects.get()
+    page = client.get(f"{NEW}?repeat={original.pixxel_id}").content.decode()
+    assert "Running again" in page
+    assert f'value="{ids.WF_LINEAR}" selected' in page and "Estimated cost" in page
+    response = post(client, repeat=original.pixxel_id)
+    repeat = Job.objects.exclude(pk=original.pk).get()
+    assert response.url == repeat.get_absolute_url()
+    assert repeat.repeat_of == original
+    assert sandbox.count("POST", CREATE) == 2
+
+
+def test_run_again_of_another_organizations_job_is_404(client_for, charlie, bob, acme_key):
+    post(client_for(bob))
+    job = Job.objects.get()
+    assert client_for(charlie).get(f"/o/globex/jobs/new/?repeat={job.pixxel_id}").status_code == 404
+
+
+def test_every_post_needs_the_csrf_token(bob, acme_key, sandbox):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bob)
+    assert client.post(NEW, form_data()).status_code == 403
+    assert sandbox.count("POST", CREATE) == 0
