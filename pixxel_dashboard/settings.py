@@ -6,6 +6,7 @@ with ImproperlyConfigured instead of surfacing later as odd behaviour.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -154,7 +155,10 @@ else:
             },
             # Tests use a file too: an in-memory database's shared cache raises "table is locked"
             # at once under concurrent requests, where a file in WAL mode waits its turn.
-            "TEST": {"NAME": str(BASE_DIR / ".test-db.sqlite3")},
+            # One per test process, so parallel runs (or two checkouts) never share it.
+            "TEST": {
+                "NAME": str(Path(tempfile.gettempdir()) / f"pixxel-test-{os.getpid()}.sqlite3")
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

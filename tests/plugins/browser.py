@@ -27,3 +27,11 @@ def browser_type_launch_args(browser_type_launch_args):
     if os.path.exists(CHROMIUM):
         args["executable_path"] = CHROMIUM
     return args
+
+
+def wait_for_htmx(page) -> None:
+    """Until htmx has finished every request, swap and settle (new content is wired up)."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
