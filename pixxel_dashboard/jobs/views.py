@@ -73,7 +73,13 @@ def _load(picker: Picker, refresh=False, want_preflight=True) -> Picker:
             )
     except PixxelError as error:
         picker.catalog_problem = error.user_message
-    if want_preflight and picker.client and picker.project_id and picker.workflow_id:
+    if want_preflight:
+        _run_preflight(picker)
+    return picker
+
+
+def _run_preflight(picker: Picker) -> None:
+    if picker.client and picker.project_id and picker.workflow_id:
         try:
             picker.preflight = catalog.preflight(
                 picker.organization,
@@ -84,7 +90,6 @@ def _load(picker: Picker, refresh=False, want_preflight=True) -> Picker:
             )
         except PixxelError as error:
             picker.preflight_error = error.user_message
-    return picker
 
 
 def _picker_from_query(request, organization, membership) -> Picker:
@@ -144,17 +149,7 @@ def preflight(request: HtmxHttpRequest, org: str):
     picker = _picker_from_query(request, organization, membership)
     if request.htmx:
         _connect(picker)
-        if picker.client and picker.project_id and picker.workflow_id:
-            try:
-                picker.preflight = catalog.preflight(
-                    organization,
-                    picker.client,
-                    picker.api_key.pk,
-                    picker.workflow_id,
-                    picker.project_id,
-                )
-            except PixxelError as error:
-                picker.preflight_error = error.user_message
+        _run_preflight(picker)
         return render(request, NEW_TEMPLATE + "#preflight", picker.context())
     _load(picker)
     return render(request, NEW_TEMPLATE, picker.context())
