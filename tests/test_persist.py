@@ -1,0 +1,89 @@
+"""What Pixxel says about a job, written to Job, Task and JobValidationError rows."""
+
+import json
+from decimal import Decimal
+
+from pixxel_dashboard.jobs.models import Job, Status, Task
+from pixxel_dashboard.jobs.persist import save_job
+from pixxel_dashboard.pixxel import parsing
+from tests.test_pixxel_parsing import CREATE_JOB_SAMPLE
+
+
+def test_the_documented_sample_is_persisted_field_by_field(acme, bob):
+    parsed = parsing.parse_job(json.loads(CREATE_JOB_SAMPLE))
+    job, changed = save_job(acme, parsed, submitted_by=bob, estimated_cost=Decimal("100"))
+    assert changed
+    job = Job.objects.get(pk=job.pk)
+    assert job.pixxel_id == "<string>" and job.workflow_pixxel_id == "<string>"
+    assert job.created_by_pixxel == "<string>"
+    assert job.status == Status.UNKNOWN and job.status_raw == "<string>"
+    assert job.progress is None
+    assert job.cost == Decimal("123") and job.estimated_cost == Decimal("100")
+    assert job.estimated_duration == 123
+    assert job.time_taken == "<string>" and job.time_taken_seconds is None
+    for stamp in ("pixxel_created_at", "pixxel_updated_at", "finished_at"):
+        assert getattr(job, stamp) is None
+    assert job.exec_created_at is None and job.exec_updated_at is None
+    assert job.spec == "{"  # [123] is the byte "{", kept as text
+    assert job.raw == json.loads(CREATE_JOB_SAMPLE)
+    assert job.submitted_by == bob
+
+    task = Task.objects.get(job=job)
+    assert task.pixxel_id == "<string>" and task.name == "<string>"
+    assert task.block_id == task.block_name == task.block_version == "<string>"
+    assert task.status == Status.UNKNOWN and task.status_raw == "<string>"
+    assert task.state_msg == "<string>" and task.progress == 123
+    assert task.depends_on == ["<string>"] and task.disclaimer == ["<string>"]
+    assert task.estimated_time_duration == 123 and task.time_taken == "<string>"
+    assert task.err_msg == "<string>" and task.failure_type == "<string>"
+    assert task.inputs == task.result == task.info_logs == "{"
+    assert task.recv_time is None and task.block_inf_start_time is None
+    assert task.raw == json.loads(CREATE_JOB_SAMPLE)["tasks"][0]
+
+    (error,) = job.validation_errors.all()
+    assert error.component_name == error.from_component == error.to_component == "<string>"
+    assert error.err == error.reason == "<string>"
+
+
+def _running(progress, updated, tasks_progress):
+    return parsing.parse_job(
+        {
+            "id": "job-1",
+            "workflow_id": "wf-1",
+            "status": "running",
+            "progress": f"{progress}%",
+            "updated_at": updated,
+            "tasks": [
+                {"id": f"t{i}", "name": f"task {i}", "status": "inprogress", "progress": p}
+                for i, p in enumerate(tasks_progress)
+            ],
+            "val_errors": [],
+        }
+    )
+
+
+def test_a_newer_answer_updates_rows_in_place_and_bumps_the_version(acme):
+    job, _ = save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10, 0]))
+    job, changed = save_job(acme, _running(60, "2026-01-01T10:01:00Z", [100, 20]))
+    assert changed and job.version == 2 and job.progress == 60
+    assert list(Task.objects.filter(job=job).values_list("progress", flat=True)) == [100, 20]
+    assert Task.objects.count() == 2
+
+
+def test_the_same_answer_again_changes_nothing(acme):
+    save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))
+    job, changed = save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))
+    assert not changed and job.version == 1
+
+
+def test_an_older_answer_never_overwrites_a_newer_one(acme):
+    save_job(acme, _running(60, "2026-01-01T10:01:00Z", [100]))
+    job, changed = save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))
+    assert not changed
+    assert Job.objects.get().progress == 60
+
+
+def test_jobs_are_kept_per_organization(acme, globex):
+    save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))
+    save_job(globex, _running(10, "2026-01-01T10:00:00Z", [10]))
+    assert Job.objects.filter(pixxel_id="job-1").count() == 2
