@@ -26,7 +26,7 @@ def test_a_team_forms_through_an_invitation(live_server, page: Page, browser):
     expect(page.get_by_role("heading", name="Create an organization")).to_be_visible()
     page.get_by_label("Organization name").fill("Orbital Farms")
     page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Orbital Farms")).to_be_visible()
+    expect(page.get_by_role("table", name="Jobs of Orbital Farms")).to_be_visible()
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Settings").click()
     page.get_by_label("Email address").fill("dana@example.com")
@@ -46,8 +46,10 @@ def test_a_team_forms_through_an_invitation(live_server, page: Page, browser):
     sign_up(dana, base, "dana", path=dana.url.replace(base, ""))
     # Back on the invitation after signing up.
     dana.get_by_role("button", name="Join Orbital Farms").click()
-    expect(dana.get_by_role("heading", name="Orbital Farms")).to_be_visible()
-    expect(dana.get_by_text("You are member of this organization")).to_be_visible()
+    expect(dana.get_by_role("status")).to_contain_text("You joined Orbital Farms")
+    expect(dana.get_by_role("table", name="Jobs of Orbital Farms")).to_be_visible()
+    # A member may submit: the navigation offers it.
+    expect(dana.get_by_role("navigation", name="Sections")).to_contain_text("Submit")
 
     page.reload()
     expect(page.get_by_role("table", name="Members of Orbital Farms")).to_contain_text("dana")

@@ -1,0 +1,619 @@
+"""What the live job page shows, computed once per render: task order, the dependency graph's layout,
+the timeline, readable inputs/results/logs.
+
+Pure functions over already-loaded rows (no queries here): the page's query count stays the same
+for 5 tasks or 55. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
+(classes only, no style attributes: the CSP forbids inline styles).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .models import STATUS_ICONS, Job, JobValidationError, Status, Task
+
+STATUS_LABELS = dict(Status.choices)
+
+
+# Durations -----------------------------------------------------------------------------------
+
+
+def format_seconds(seconds: float | None) -> str:
+    """`83` → "1m23s", `3725` → "1h2m5s"; "" for None."""
+    if seconds is None:
+        return ""
+    total = max(0, int(round(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+# Task order ----------------------------------------------------------------------------------
+
+
+def topological_order(tasks: list[Task]) -> list[Task]:
+    """Tasks in dependency order (a task after everything it depends on), ties by Pixxel's order.
+
+    Dependencies naming no task are ignored; tasks caught in a cycle come last, by position.
+    """
+    by_name = {t.name: t for t in tasks if t.name}
+    indegree = {t.pk: 0 for t in tasks}
+    dependents: dict[int, list[Task]] = {t.pk: [] for t in tasks}
+    for t in tasks:
+        for dep in set(t.depends_on or []):
+            parent = by_name.get(dep)
+            if parent is not None and parent.pk != t.pk:
+                indegree[t.pk] += 1
+                dependents[parent.pk].append(t)
+    heap = [(t.position, t.pk, t) for t in tasks if indegree[t.pk] == 0]
+    heapq.heapify(heap)
+    ordered: list[Task] = []
+    while heap:
+        _pos, _pk, t = heapq.heappop(heap)
+        ordered.append(t)
+        for child in dependents[t.pk]:
+            indegree[child.pk] -= 1
+            if indegree[child.pk] == 0:
+                heapq.heappush(heap, (child.position, child.pk, child))
+    if len(ordered) < len(tasks):
+        seen = {t.pk for t in ordered}
+        ordered.extend(sorted((t for t in tasks if t.pk not in seen), key=lambda t: t.position))
+    return ordered
+
+
+# Readable values -----------------------------------------------------------------------------
+
+DATA_KEYS = {"name", "type", "format", "value", "description"}
+
+
+def _is_data_object(item: Any) -> bool:
+    return isinstance(item, dict) and "name" in item and set(item) <= DATA_KEYS | {"id"}
+
+
+def pretty(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+@dataclass
+class DataRow:
+    name: str
+    type: str
+    format: str
+    description: str
+    value: str
+    multiline: bool
+
+
+@dataclass
+class Readable:
+    """A decoded inputs/result value: a small table for Pixxel data-type objects, else pretty JSON."""
+
+    rows: list[DataRow] = field(default_factory=list)
+    text: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows and not self.text
+
+
+def readable(value: Any) -> Readable:
+    if value is None or value == [] or value == {} or value == "":
+        return Readable()
+    items = value if isinstance(value, list) else [value]
+    if items and all(_is_data_object(i) for i in items):
+        rows = []
+        for item in items:
+            shown = item.get("value")
+            text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
+            multiline = not isinstance(shown, str) and len(text) > 60
+            rows.append(
+                DataRow(
+                    name=str(item.get("name", "")),
+                    type=str(item.get("type", "")),
+                    format=str(item.get("format", "")),
+                    description=str(item.get("description", "")),
+                    value=pretty(shown) if multiline else text,
+                    multiline=multiline,
+                )
+            )
+        return Readable(rows=rows)
+    return Readable(text=pretty(value))
+
+
+def log_lines(info_logs: Any) -> list[str]:
+    """info_logs as lines of text, whatever shape Pixxel sent (list of lines, text, JSON)."""
+    if info_logs is None:
+        return []
+    if isinstance(info_logs, str):
+        return info_logs.splitlines()
+    if isinstance(info_logs, list):
+        return [
+            line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)
+            for line in info_logs
+        ]
+    return pretty(info_logs).splitlines()
+
+
+def filter_lines(lines: list[str], query: str) -> list[str]:
+    query = query.strip().lower()
+    if not query:
+        return lines
+    return [line for line in lines if query in line.lower()]
+
+
+# Per-task view model -------------------------------------------------------------------------
+
+
+@dataclass
+class TaskView:
+    task: Task
+    inputs: Readable
+    result: Readable
+    logs: list[str]
+    log_total: int
+    duration: str
+    inference: str
+    anchor: str
+
+    @property
+    def failed(self) -> bool:
+        return self.task.status == Status.FAILED
+
+    @property
+    def skipped(self) -> bool:
+        return (self.task.state_msg or "").lower().startswith("skipped")
+
+    @property
+    def can_download(self) -> bool:
+        return self.task.status == Status.SUCCEEDED
+
+
+def task_views(ordered: list[Task], log_q: str = "") -> list[TaskView]:
+    views = []
+    for i, t in enumerate(ordered):
+        lines = log_lines(t.info_logs)
+        end = t.send_time or t.finished_at
+        duration = t.time_taken_seconds
+        if duration is None:
+            duration = _seconds_between(t.recv_time, end)
+        views.append(
+            TaskView(
+                task=t,
+                inputs=readable(t.inputs),
+                result=readable(t.result),
+                logs=filter_lines(lines, log_q),
+                log_total=len(lines),
+                duration=t.time_taken or format_seconds(duration),
+                inference=format_seconds(
+                    _seconds_between(t.block_inf_start_time, t.block_inf_end_time)
+                ),
+                anchor=f"task-{i + 1}",
+            )
+        )
+    return views
+
+
+# Dependency graph ----------------------------------------------------------------------------
+
+NODE_W, NODE_H = 176, 46
+H_GAP, V_GAP, WRAP_GAP = 18, 46, 14
+MARGIN = 14
+MAX_PER_ROW = 7  # wider layers wrap into several rows (the fan-out's 52 tiles: 8 rows)
+NAME_CHARS = 24
+
+
+@dataclass
+class Badge:
+    """The numbered marker of validation errors, centred on (cx, cy)."""
+
+    label: str
+    x: float
+    y: float
+    w: float
+    h: float
+    text_x: float
+    text_y: float
+
+    @classmethod
+    def at(cls, numbers: list[int], cx: float, cy: float) -> Badge | None:
+        if not numbers:
+            return None
+        label = "⚠ " + ",".join(str(n) for n in numbers)
+        w, h = 14 + 7.5 * len(label), 20
+        return cls(label, cx - w / 2, cy - h / 2, w, h, cx, cy + 5)
+
+
+@dataclass
+class GraphNode:
+    name: str
+    label: str
+    status: str  # a Status value, or "component" for a spec component that is not a task
+    status_label: str
+    icon: str
+    x: float
+    y: float
+    anchor: str = ""
+    markers: list[int] = field(default_factory=list)
+
+    @property
+    def cx(self) -> float:
+        return self.x + NODE_W / 2
+
+    @property
+    def text_x(self) -> float:
+        return self.x + 8
+
+    @property
+    def name_y(self) -> float:
+        return self.y + 19
+
+    @property
+    def status_y(self) -> float:
+        return self.y + 37
+
+    w: float = NODE_W
+    h: float = NODE_H
+
+    @property
+    def badge(self) -> Badge | None:
+        return Badge.at(self.markers, self.x + NODE_W - 4, self.y)
+
+
+@dataclass
+class GraphEdge:
+    source: str
+    target: str
+    path: str
+    mid_x: float
+    mid_y: float
+    markers: list[int] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.markers)
+
+    @property
+    def badge(self) -> Badge | None:
+        return Badge.at(self.markers, self.mid_x, self.mid_y)
+
+
+@dataclass
+class PlacedError:
+    number: int
+    error: JobValidationError
+    placement: str  # "edge", "component" or "unplaced"
+
+
+@dataclass
+class Graph:
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    errors: list[PlacedError]
+    width: float
+    height: float
+
+    @property
+    def unplaced(self) -> list[PlacedError]:
+        return [e for e in self.errors if e.placement == "unplaced"]
+
+
+def _spec_graph(spec: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """Component names and edges from the job's workflow spec, when it has that shape."""
+    if not isinstance(spec, dict):
+        return [], []
+    names = [
+        str(c["name"])
+        for c in spec.get("components") or []
+        if isinstance(c, dict) and c.get("name")
+    ]
+    edges = [
+        (str(e["from"]), str(e["to"]))
+        for e in spec.get("edges") or []
+        if isinstance(e, dict) and e.get("from") and e.get("to")
+    ]
+    return names, edges
+
+
+def _layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest-path layering: a node sits one layer below its deepest parent."""
+    parents: dict[str, list[str]] = {n: [] for n in names}
+    for src, dst in edges:
+        if src in parents and dst in parents and src != dst:
+            parents[dst].append(src)
+    layer: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def depth(name: str) -> int:
+        if name in layer:
+            return layer[name]
+        if name in visiting:  # a cycle: break it here
+            return 0
+        visiting.add(name)
+        value = 1 + max((depth(p) for p in parents[name]), default=-1)
+        visiting.discard(name)
+        layer[name] = value
+        return value
+
+    for n in names:
+        depth(n)
+    return layer
+
+
+def build_graph(
+    ordered: list[Task], errors: list[JobValidationError], spec: Any, anchors: dict[str, str]
+) -> Graph:
+    task_by_name = {t.name: t for t in ordered if t.name}
+    spec_names, spec_edges = _spec_graph(spec)
+    names: list[str] = [t.name for t in ordered if t.name]
+    edges: list[tuple[str, str]] = [
+        (dep, t.name) for t in ordered for dep in t.depends_on or [] if dep in task_by_name
+    ]
+    if not names:
+        # A job Pixxel rejected has no tasks: draw the workflow's components instead.
+        names = list(dict.fromkeys(spec_names))
+        edges = [(a, b) for a, b in spec_edges if a in names and b in names]
+    else:
+        # Spec components named by an error (e.g. a data block) join the graph with their edge.
+        known = set(spec_names)
+        for err in errors:
+            pair = (err.from_component, err.to_component)
+            if pair in spec_edges and all(p in known for p in pair):
+                for p in pair:
+                    if p not in names:
+                        names.append(p)
+                if pair not in edges:
+                    edges.append(pair)
+    edges = list(dict.fromkeys(edges))
+
+    layer = _layers(names, edges)
+    rows: dict[int, list[str]] = {}
+    for n in names:
+        rows.setdefault(layer[n], []).append(n)
+
+    nodes: dict[str, GraphNode] = {}
+    per_row = min(MAX_PER_ROW, max((len(r) for r in rows.values()), default=1))
+    width = MARGIN * 2 + per_row * NODE_W + (per_row - 1) * H_GAP
+    y = MARGIN
+    for depth_index in sorted(rows):
+        members = rows[depth_index]
+        for start in range(0, len(members), MAX_PER_ROW):
+            chunk = members[start : start + MAX_PER_ROW]
+            row_w = len(chunk) * NODE_W + (len(chunk) - 1) * H_GAP
+            x = (width - row_w) / 2
+            for name in chunk:
+                t = task_by_name.get(name)
+                status = t.status if t else "component"
+                label = name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+                nodes[name] = GraphNode(
+                    name=name,
+                    label=label,
+                    status=status,
+                    status_label=STATUS_LABELS.get(status, "Component"),
+                    icon=STATUS_ICONS.get(status, "▭"),
+                    x=x,
+                    y=y,
+                    anchor=anchors.get(name, ""),
+                )
+                x += NODE_W + H_GAP
+            y += NODE_H + WRAP_GAP
+        y += V_GAP - WRAP_GAP
+    height = max(y - V_GAP + MARGIN + 4, NODE_H + 2 * MARGIN)
+
+    graph_edges: dict[tuple[str, str], GraphEdge] = {}
+    for src, dst in edges:
+        a, b = nodes[src], nodes[dst]
+        x1, y1 = a.cx, a.y + NODE_H
+        x2, y2 = b.cx, b.y - 3
+        bend = max(18.0, (y2 - y1) / 2)
+        path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
+        graph_edges[(src, dst)] = GraphEdge(
+            src, dst, path, mid_x=(x1 + x2) / 2, mid_y=(y1 + y2) / 2
+        )
+
+    placed: list[PlacedError] = []
+    for number, err in enumerate(errors, start=1):
+        edge = graph_edges.get((err.from_component, err.to_component))
+        if edge is not None:
+            edge.markers.append(number)
+            placed.append(PlacedError(number, err, "edge"))
+            continue
+        node = nodes.get(err.component_name) or nodes.get(err.to_component)
+        if node is not None:
+            node.markers.append(number)
+            placed.append(PlacedError(number, err, "component"))
+            continue
+        placed.append(PlacedError(number, err, "unplaced"))
+
+    return Graph(
+        nodes=list(nodes.values()),
+        edges=list(graph_edges.values()),
+        errors=placed,
+        width=width,
+        height=height,
+    )
+
+
+# Timeline ------------------------------------------------------------------------------------
+
+LABEL_W, PLOT_W, ROW_H, AXIS_H = 200, 680, 22, 30
+TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800)
+
+
+@dataclass
+class TimelineRow:
+    name: str
+    status: str
+    status_label: str
+    icon: str
+    y: float
+    text_y: float
+    started: bool
+    note: str = ""
+    bar_x: float = 0
+    bar_w: float = 0
+    inf_x: float = 0
+    inf_w: float = 0
+    has_inference: bool = False
+    title: str = ""
+
+    @property
+    def inf_y(self) -> float:
+        return self.y + 4
+
+    @property
+    def label_x(self) -> float:
+        return 6
+
+
+@dataclass
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass
+class Timeline:
+    rows: list[TimelineRow]
+    ticks: list[Tick]
+    width: float
+    height: float
+    axis_y: float
+    plot_x: float
+    plot_end: float
+    span_label: str
+
+    @property
+    def any_started(self) -> bool:
+        return any(r.started for r in self.rows)
+
+
+def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
+    # "Now" for a task still running is Pixxel's clock (its last update), not ours.
+    now = job.pixxel_updated_at or job.exec_updated_at or job.updated_at
+
+    def span(t: Task) -> tuple[datetime, datetime] | None:
+        if t.recv_time is None:
+            return None
+        end = t.send_time or t.finished_at or (now if t.status == Status.RUNNING else None)
+        end = end or t.block_inf_end_time or t.recv_time
+        return t.recv_time, max(end, t.recv_time)
+
+    spans = {t.pk: span(t) for t in ordered}
+    known = [s for s in spans.values() if s]
+    t0 = min((s[0] for s in known), default=None)
+    if job.exec_created_at and (t0 is None or job.exec_created_at < t0):
+        t0 = job.exec_created_at
+    t1 = max((s[1] for s in known), default=None)
+    total = max(1.0, (t1 - t0).total_seconds()) if t0 and t1 else 1.0
+    scale = PLOT_W / total
+
+    def x_of(moment: datetime) -> float:
+        return LABEL_W + (moment - t0).total_seconds() * scale
+
+    rows = []
+    for i, t in enumerate(ordered):
+        y = AXIS_H + i * ROW_H
+        row = TimelineRow(
+            name=t.name or t.pixxel_id,
+            status=t.status,
+            status_label=t.get_status_display(),
+            icon=t.status_icon,
+            y=y + 4,
+            text_y=y + 15,
+            started=spans[t.pk] is not None,
+        )
+        s = spans[t.pk]
+        if s is None:
+            row.note = (
+                "skipped" if (t.state_msg or "").lower().startswith("skipped") else "not started"
+            )
+        else:
+            row.bar_x = x_of(s[0])
+            row.bar_w = max(2.0, (s[1] - s[0]).total_seconds() * scale)
+            inf_end = t.block_inf_end_time or (now if t.status == Status.RUNNING else None)
+            if t.block_inf_start_time and inf_end and inf_end >= t.block_inf_start_time:
+                row.has_inference = True
+                row.inf_x = x_of(t.block_inf_start_time)
+                row.inf_w = max(1.0, (inf_end - t.block_inf_start_time).total_seconds() * scale)
+            parts = [f"{row.name}: {t.get_status_display()}"]
+            parts.append(f"received {s[0]:%H:%M:%S}")
+            if t.block_inf_start_time:
+                parts.append(f"inference {t.block_inf_start_time:%H:%M:%S}")
+                if t.block_inf_end_time:
+                    parts[-1] += f"–{t.block_inf_end_time:%H:%M:%S}"
+            if t.send_time:
+                parts.append(f"sent {t.send_time:%H:%M:%S}")
+            parts.append(f"took {format_seconds((s[1] - s[0]).total_seconds())}")
+            row.title = ", ".join(parts)
+        rows.append(row)
+
+    step = next((s for s in TICK_STEPS if total / s <= 8), TICK_STEPS[-1])
+    ticks = []
+    if t0 is not None:
+        mark = 0
+        while mark <= total + 1e-6:
+            ticks.append(Tick(LABEL_W + mark * scale, format_seconds(mark)))
+            mark += step
+    height = AXIS_H + max(1, len(ordered)) * ROW_H + 6
+    return Timeline(
+        rows=rows,
+        ticks=ticks,
+        width=LABEL_W + PLOT_W + 40,
+        height=height,
+        axis_y=AXIS_H - 6,
+        plot_x=LABEL_W,
+        plot_end=LABEL_W + PLOT_W,
+        span_label=format_seconds(total) if t0 and t1 else "",
+    )
+
+
+# The page ------------------------------------------------------------------------------------
+
+
+@dataclass
+class JobPage:
+    job: Job
+    tasks: list[TaskView]
+    graph: Graph
+    timeline: Timeline
+    elapsed: str
+    eta: str
+    expected_finish: datetime | None
+
+
+def job_page(job: Job, tasks: list[Task], errors: list[JobValidationError], log_q: str = ""):
+    ordered = topological_order(tasks)
+    views = task_views(ordered, log_q)
+    anchors = {v.task.name: v.anchor for v in views}
+    elapsed_s = job.time_taken_seconds
+    eta, expected = "", None
+    if job.estimated_duration and job.pixxel_created_at:
+        expected = job.pixxel_created_at + timedelta(seconds=job.estimated_duration)
+    if not job.is_terminal and job.estimated_duration:
+        remaining = job.estimated_duration - (elapsed_s or 0)
+        eta = "any moment now" if remaining <= 0 else f"about {format_seconds(remaining)} left"
+    return JobPage(
+        job=job,
+        tasks=views,
+        graph=build_graph(ordered, errors, job.spec, anchors),
+        timeline=build_timeline(job, ordered),
+        elapsed=job.time_taken or format_seconds(elapsed_s),
+        eta=eta,
+        expected_finish=expected,
+    )

@@ -1,0 +1,197 @@
+"""Keeping a Job in step with Pixxel: the background sync task and the inline refresh.
+
+One rule bounds upstream load: at most one upstream call per job per sync interval, however many
+viewers or workers there are. Whoever wants to call Pixxel first *claims* the job with a conditional
+UPDATE on `sync_claimed_at` (the start of the last attempt); only the caller whose UPDATE matched a
+row makes the call. The interval grows with the job's age and with consecutive transient failures.
+
+The worker (`manage.py db_worker`) runs `sync_job_task`, which syncs and schedules the next run until
+the job is terminal. Without a worker, viewing a stale job refreshes it inline (`refresh_if_stale`),
+through the same claim, so a deployment without a worker still shows live jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db.models import F, Q
+from django.tasks import task
+from django.utils import timezone
+
+from pixxel_dashboard.keys.crypto import KeyUnreadable
+from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
+from pixxel_dashboard.pixxel import PixxelError
+from pixxel_dashboard.pixxel import errors as px_errors
+
+from .models import Job
+from .persist import save_job
+
+logger = logging.getLogger(__name__)
+
+# (job age under, seconds between syncs): fresh jobs move fast, hours-old jobs rarely change.
+INTERVALS: tuple[tuple[float, float], ...] = (
+    (3 * 60, 5),
+    (15 * 60, 15),
+    (60 * 60, 60),
+    (6 * 60 * 60, 180),
+)
+OLDEST_INTERVAL = 600.0
+# Transient failures back off exponentially, up to this.
+MAX_BACKOFF = 600.0
+# Upstream answers that mean "this job is gone for this key": stop syncing it for good.
+STOP_KINDS = frozenset({px_errors.FORBIDDEN, px_errors.NOT_FOUND})
+STOP_BAD_REQUEST_CODES = frozenset({"job_not_found", "workflow_not_found"})
+
+
+def job_age(job: Job, now: datetime) -> float:
+    started = job.pixxel_created_at or job.created_at or now
+    return max(0.0, (now - started).total_seconds())
+
+
+def sync_interval(job: Job, now: datetime | None = None) -> float:
+    """Seconds between two upstream calls for this job (age-based, with failure backoff)."""
+    now = now or timezone.now()
+    age = job_age(job, now)
+    interval = next((every for limit, every in INTERVALS if age < limit), OLDEST_INTERVAL)
+    if job.sync_failures:
+        interval = min(MAX_BACKOFF, interval * 2 ** min(job.sync_failures, 8))
+    return interval
+
+
+def needs_sync(job: Job) -> bool:
+    """False once nothing more can be learned: stopped, or terminal and fetched in full once."""
+    if job.sync_stopped:
+        return False
+    return not (job.is_terminal and job.last_synced_at is not None)
+
+
+def next_sync_at(job: Job, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    if job.sync_claimed_at is None:
+        return now
+    return job.sync_claimed_at + timedelta(seconds=sync_interval(job, now))
+
+
+def _claim(job: Job, now: datetime, force: bool) -> bool:
+    """The conditional UPDATE: True for the one caller allowed to call upstream now."""
+    rows = Job.objects.filter(pk=job.pk)
+    if not force:
+        cutoff = now - timedelta(seconds=sync_interval(job, now))
+        rows = rows.filter(sync_stopped=False).filter(
+            Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lte=cutoff)
+        )
+    claimed = rows.update(sync_claimed_at=now) == 1
+    if claimed:
+        job.sync_claimed_at = now
+    return claimed
+
+
+def _record_failure(job: Job, message: str, *, stop: bool = False) -> None:
+    fields = {"sync_failures": F("sync_failures") + 1, "last_sync_error": message[:300]}
+    if stop:
+        fields["sync_stopped"] = True
+    Job.objects.filter(pk=job.pk).update(**fields)
+    job.refresh_from_db(
+        fields=["sync_failures", "last_sync_error", "sync_stopped", "sync_claimed_at"]
+    )
+
+
+def _is_stop(err: PixxelError) -> bool:
+    if err.kind in STOP_KINDS:
+        return True
+    return err.kind == px_errors.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
+
+
+def sync_job(job: Job, force: bool = False) -> bool:
+    """Fetch the job from Pixxel and store it, if it is this caller's turn; True if it called upstream.
+
+    `force` skips the interval and the claim (tests, an explicit "refresh now"); the write is still
+    safe, `save_job` locks the row and never lets an older answer win. On return `job` holds the
+    stored state.
+    """
+    if not force and not needs_sync(job):
+        return False
+    now = timezone.now()
+    if not _claim(job, now, force):
+        return False
+    organization = job.organization
+    try:
+        client, _key = client_for_organization(organization)
+    except (NoActiveKey, KeyUnreadable) as exc:
+        # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
+        _record_failure(job, exc.user_message)
+        return False
+    try:
+        parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
+    except PixxelError as err:
+        stop = _is_stop(err)
+        logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
+        _record_failure(job, err.user_message, stop=stop)
+        return True
+    finally:
+        client.close()
+    save_job(organization, parsed)
+    Job.objects.filter(pk=job.pk).update(
+        last_synced_at=timezone.now(), sync_failures=0, last_sync_error=""
+    )
+    job.refresh_from_db()
+    return True
+
+
+def refresh_if_stale(job: Job) -> bool:
+    """Inline refresh for the page and its poll: the worker's stand-in when none is running.
+
+    The claim makes it one request per interval, whoever is watching.
+    """
+    if not needs_sync(job) or next_sync_at(job) > timezone.now():
+        return False
+    return sync_job(job)
+
+
+def _pending_sync_exists(job_id: int, before: datetime | None = None) -> bool:
+    """Is another sync of this job already queued (so a second chain would only duplicate it)?"""
+    try:
+        from django_tasks_db.compat import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another backend: nothing to de-duplicate against
+        return False
+    pending = DBTaskResult.objects.filter(
+        task_path=sync_job_task.module_path,
+        status=TaskResultStatus.READY,
+        args_kwargs={"args": [job_id], "kwargs": {}},
+    )
+    if before is not None:
+        pending = pending.filter(run_after__lte=before)
+    return pending.exists()
+
+
+def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
+    """Queue a background sync of `job` (after `delay_seconds`); the task re-queues itself until
+    the job is terminal. Call it after saving a submitted or imported job. Never raises."""
+    if not needs_sync(job):
+        return
+    run_after = timezone.now() + timedelta(seconds=max(0.0, delay_seconds))
+    try:
+        if _pending_sync_exists(job.pk, before=run_after + timedelta(seconds=1)):
+            return
+        sync_job_task.using(run_after=run_after).enqueue(job.pk)
+    except Exception:
+        # Queueing must never break a submission: the page's inline refresh still keeps it fresh.
+        logger.exception("could not queue a sync of job %s", job.pk)
+
+
+@task()
+def sync_job_task(job_id: int) -> None:
+    """Sync one job, then queue the next sync unless the job is done (or another run is queued)."""
+    job = Job.objects.select_related("organization").filter(pk=job_id).first()
+    if job is None:
+        return
+    sync_job(job)
+    if not needs_sync(job):
+        return
+    if _pending_sync_exists(job.pk):
+        return
+    now = timezone.now()
+    delay = max(1.0, (next_sync_at(job, now) - now).total_seconds())
+    sync_job_task.using(run_after=now + timedelta(seconds=delay)).enqueue(job.pk)

@@ -1,0 +1,24 @@
+// The live job page. Everything on it works without this file except pausing while hidden.
+// Our CSP forbids eval, so htmx's `hx-trigger="every 3s [filter]"` cannot pause polling; instead the
+// poller (`[data-job-poll]`, `hx-trigger="every 3s, visibilitychange from:document"`) asks here
+// first: no request while the tab is hidden, and one at once when it becomes visible again.
+document.addEventListener("htmx:confirm", (event) => {
+  if (document.hidden && event.target.closest && event.target.closest("[data-job-poll]")) {
+    event.preventDefault();
+  }
+});
+
+// Polls replace the task list; keep each <details> the person opened or closed as they left it.
+const detailsState = new Map();
+document.addEventListener("toggle", (event) => {
+  const el = event.target;
+  if (el instanceof HTMLDetailsElement && el.id) detailsState.set(el.id, el.open);
+}, true);
+document.addEventListener("htmx:load", (event) => {
+  const root = event.detail && event.detail.elt;
+  if (!(root instanceof Element)) return;
+  const found = root.matches("details[id]") ? [root] : [];
+  for (const el of [...found, ...root.querySelectorAll("details[id]")]) {
+    if (detailsState.has(el.id)) el.open = detailsState.get(el.id);
+  }
+});

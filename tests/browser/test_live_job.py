@@ -1,0 +1,60 @@
+"""A running job's page updates by itself in a real browser, stops polling at the end, downloads."""
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from pixxel_dashboard.jobs.models import Job
+from tests.conftest import PASSWORD
+from tests.test_job_detail import pixxel, submit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+__all__ = ["pixxel"]
+
+
+def log_in(page: Page, base: str, username: str):
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def test_a_running_job_updates_live_stops_polling_and_downloads(
+    live_server, page: Page, acme, alice, pixxel, sandbox
+):
+    sandbox.set_speed(6)  # the 55 s linear workflow finishes in about 9 s
+    job = submit(acme, alice, pixxel)
+    polls: list[float] = []
+    page.on("request", lambda r: polls.append(time.monotonic()) if "/live/" in r.url else None)
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + job.get_absolute_url())
+    page.evaluate("window.notReloaded = true")
+
+    # Progress advances without a reload...
+    expect(page.locator("#job-header")).to_contain_text("Running", timeout=15_000)
+    first = int(page.locator("#job-header progress").get_attribute("value"))
+    expect(page.locator("#job-header")).to_contain_text("Succeeded", timeout=25_000)
+    assert int(page.locator("#job-header progress").get_attribute("value")) == 100 > first
+    expect(page.locator("#job-tasks")).to_contain_text("Export GeoTIFF")
+    expect(page.locator("#job-announce")).to_contain_text("Job succeeded")
+    assert page.evaluate("window.notReloaded") is True
+
+    # ...and polling stops with the terminal answer.
+    assert polls, "the page never polled"
+    assert page.locator("[data-job-poll]").count() == 0
+    stopped_at = len(polls)
+    page.wait_for_timeout(4_000)
+    assert len(polls) == stopped_at
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
+
+    # Download results: the job's package from its signed URL.
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download results").click()
+    download = download_info.value
+    assert download.suggested_filename == f"job-{job.pixxel_id}.json"
+    assert Job.objects.get(pk=job.pk).status == "succeeded"

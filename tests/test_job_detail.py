@@ -1,0 +1,383 @@
+"""The live job page: header, tasks, graph, timeline, its poll, downloads and logs."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from pixxel_dashboard.jobs.models import Job, Task
+from pixxel_dashboard.jobs.persist import save_job
+from pixxel_dashboard.jobs.sync import sync_job
+from pixxel_dashboard.keys import services
+from pixxel_dashboard.keys.services import client_for_organization
+from pixxel_dashboard.sandbox.ids import (
+    PROJECT_AGRI,
+    PROJECT_COASTAL,
+    PROJECT_URBAN,
+    WF_FAILING,
+    WF_FANOUT,
+    WF_LINEAR,
+    WF_VALIDATION,
+)
+
+JOB_ROUTE = "/v0/workflows/{workflow_id}/jobs/{job_id}"
+
+
+@pytest.fixture
+def pixxel(acme, alice, sandbox):
+    """A Pixxel client on Acme's (sandbox) key."""
+    services.add_key(acme, alice, "Sandbox", sandbox.new_key())
+    client, key = client_for_organization(acme)
+    yield client, key
+    client.close()
+
+
+def submit(org, user, pixxel, workflow=WF_LINEAR, project=PROJECT_AGRI) -> Job:
+    client, key = pixxel
+    parsed = client.create_job(workflow, project)
+    job, _ = save_job(org, parsed, submitted_by=user, api_key=key, estimated_cost=125)
+    return job
+
+
+def mark_synced(job: Job) -> None:
+    """As if a sync just happened: neither the page nor the poll calls upstream now."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(last_synced_at=now, sync_claimed_at=now)
+    job.refresh_from_db()
+
+
+def age_claim(job: Job, seconds: float = 3600) -> None:
+    """Move the last sync attempt into the past, so the next one is due."""
+    then = timezone.now() - timedelta(seconds=seconds)
+    Job.objects.filter(pk=job.pk).update(sync_claimed_at=then)
+    job.refresh_from_db()
+
+
+def finish(job: Job, sandbox, seconds: float = 900) -> Job:
+    sandbox.advance(seconds)
+    assert sync_job(job, force=True)
+    return job
+
+
+def poll_url(job: Job, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return job.get_absolute_url() + "live/" + (f"?{query}" if query else "")
+
+
+def token(job: Job) -> str:
+    return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
+
+
+# The page -------------------------------------------------------------------------------------
+
+
+def test_it_shows_status_progress_cost_eta_and_times_of_a_running_job(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(20)
+    sync_job(job, force=True)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "▶</span> Running" in body
+    assert re.search(r'<progress max="100" value="\d+"', body)
+    assert "credits so far" in body and "estimate 125 credits" in body
+    assert "left" in body  # the ETA
+    assert "alice" in body
+    assert f"/o/acme/jobs/?workflow={WF_LINEAR}" in body
+    assert f"/o/acme/jobs/new/?repeat={job.pixxel_id}" in body
+    assert "Download results" not in body  # only once it succeeded
+    assert "hx-get=" in body and 'hx-trigger="every 3s' in body
+
+
+def test_it_lists_tasks_in_dependency_order(acme, alice, client_for, pixxel, sandbox):
+    job = submit(acme, alice, pixxel, WF_FANOUT, PROJECT_COASTAL)
+    # Shuffle Pixxel's order: the page must still put each task after what it depends on.
+    Task.objects.filter(job=job, name="Mosaic").update(position=0)
+    Task.objects.filter(job=job, name="Scene fetch").update(position=99)
+    mark_synced(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    rows = re.findall(r'<th scope="row"><a href="#task-\d+-details">([^<]+)</a>', body)
+    assert len(rows) == 56
+    assert rows[:3] == ["Scene fetch", "Tiling", "Tile 001"]
+    assert rows[-2:] == ["Mosaic", "Export GeoTIFF"]
+
+
+def test_a_succeeded_job_offers_downloads_and_shows_readable_results(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "✔</span> Succeeded" in body
+    assert "Download results" in body
+    assert body.count("output</button>") == 5  # one Download per task
+    assert "pixels_processed" in body and "Area of interest" in body  # data-type tables
+    assert "hx-get=" not in body  # nothing left to poll
+
+
+def test_a_failing_workflow_shows_failure_type_and_error_prominently(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = finish(submit(acme, alice, pixxel, WF_FAILING, PROJECT_URBAN), sandbox)
+    assert job.status == "failed"
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "✖</span> Failed" in body
+    assert "runtime_exception" in body
+    assert "aerosol optical thickness lookup failed" in body
+    assert 'class="message message-error failure"' in body
+    assert "skipped: upstream task" in body
+    assert "Download results" not in body
+
+
+def test_a_validation_error_job_shows_its_errors_on_the_graph_edge(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel, WF_VALIDATION, PROJECT_COASTAL)
+    mark_synced(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert 'data-edge="Cloud mask → Water quality index"' in body
+    assert 'data-edge="AOI → Scene fetch"' in body
+    assert "edge-invalid" in body
+    assert "incompatible data types" in body and "missing required input" in body
+    assert "unplaced" not in body
+
+
+def test_validation_errors_naming_no_edge_go_on_the_component_or_are_listed_unplaced(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    job.validation_errors.create(component_name="NDVI", err="bad band", reason="r1")
+    job.validation_errors.create(component_name="Nowhere", from_component="X", to_component="Y")
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert 'class="val-badge" data-node="NDVI"' in body
+    assert "unplaced: names no task" in body
+
+
+def test_the_fan_out_graph_wraps_its_52_tiles_into_rows(acme, alice, client_for, pixxel):
+    job = submit(acme, alice, pixxel, WF_FANOUT, PROJECT_COASTAL)
+    mark_synced(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    svg = re.search(r'<svg class="graph"[^>]*width="([\d.]+)"', body)
+    assert float(svg.group(1)) < 1400  # wrapped, not 52 boxes side by side
+    assert body.count('<g class="node node-') == 56
+    assert body.count('class="edge"') == 52 + 52 + 2
+
+
+def test_the_timeline_distinguishes_inference_and_marks_tasks_not_started(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(25)
+    sync_job(job, force=True)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert 'class="bar bar-succeeded"' in body
+    assert 'class="bar-inference"' in body
+    assert "not started" in body
+    assert 'class="tick-label"' in body
+
+
+def test_log_search_filters_lines_on_the_server(acme, alice, client_for, pixxel, sandbox):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    body = client_for(alice).get(job.get_absolute_url(), {"log_q": "wrote output"}).content.decode()
+    assert re.search(r"1 of \d+ lines match", body)
+    assert "inference started" not in body.split('id="job-tasks"')[1]
+
+
+def test_task_logs_download_as_text(acme, alice, client_for, pixxel, sandbox):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    task = job.tasks.get(name="NDVI")
+    r = client_for(alice).get(job.get_absolute_url() + f"tasks/{task.pixxel_id}/logs.txt")
+    assert r.status_code == 200
+    assert r["Content-Type"].startswith("text/plain")
+    assert r["Content-Disposition"] == 'attachment; filename="ndvi-logs.txt"'
+    assert "inference finished" in r.content.decode()
+
+
+def test_a_viewer_may_view_but_not_run_again(acme, alice, vera, client_for, pixxel, sandbox):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    r = client_for(vera).get(job.get_absolute_url())
+    assert r.status_code == 200
+    assert "Run again" not in r.content.decode()
+    assert "Download results" in r.content.decode()
+
+
+def test_it_says_when_pixxel_is_unreachable_instead_of_breaking(
+    acme, alice, client_for, pixxel, sandbox, settings
+):
+    settings.PIXXEL_MAX_RETRIES = 0
+    job = submit(acme, alice, pixxel)
+    sync_job(job, force=True)
+    age_claim(job)
+    sandbox.inject("500", method="GET", times=1)
+    r = client_for(alice).get(job.get_absolute_url())
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "Pixxel unreachable" in body and "Last updated" in body
+    assert "Pixxel had a problem on its side" in body
+
+
+def test_it_shows_the_key_problem_when_the_key_is_gone(acme, alice, client_for, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    services.revoke_key(services.active_key(acme), alice)
+    age_claim(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "has no Pixxel API key" in body
+
+
+# Tenancy and anonymous access ---------------------------------------------------------------
+
+
+def test_it_404s_to_other_orgs(acme, alice, charlie, client_for, pixxel, sandbox):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    task = job.tasks.first()
+    c = client_for(charlie)
+    base = job.get_absolute_url()
+    assert c.get(base).status_code == 404
+    assert c.get(poll_url(job)).status_code == 404
+    assert c.post(base + "download/").status_code == 404
+    assert c.post(base + f"tasks/{task.pixxel_id}/download/").status_code == 404
+    assert c.get(base + f"tasks/{task.pixxel_id}/logs.txt").status_code == 404
+    # Nor through charlie's own organization's URL.
+    assert c.get(f"/o/globex/jobs/{job.pixxel_id}/").status_code == 404
+
+
+def test_anonymous_page_redirects_to_login_and_poll_is_forbidden(acme, alice, client, pixxel):
+    job = submit(acme, alice, pixxel)
+    r = client.get(job.get_absolute_url())
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+    r = client.get(poll_url(job), headers={"HX-Request": "true"})
+    assert r.status_code == 403
+
+
+# The poll -------------------------------------------------------------------------------------
+
+
+def test_the_poll_answers_204_when_nothing_changed(acme, alice, client_for, pixxel):
+    job = submit(acme, alice, pixxel)
+    mark_synced(job)
+    r = client_for(alice).get(poll_url(job, v=token(job), s=job.status))
+    assert r.status_code == 204
+    assert r.content == b""
+
+
+def test_the_poll_answers_fragments_out_of_band_when_changed(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    old = token(job)
+    sandbox.advance(20)
+    age_claim(job)  # due: the poll refreshes it inline
+    r = client_for(alice).get(poll_url(job, v=old, s="queued"), headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "<html" not in body
+    for region in ("job-header", "job-graph", "job-timeline", "job-tasks", "job-poll"):
+        assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', body), region
+    assert 'id="job-announce" hx-swap-oob="innerHTML">Job running' in body
+    assert f"v={token(Job.objects.get(pk=job.pk))}" in body
+
+
+def test_the_poll_answers_286_with_a_final_fragment_at_the_end(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    old = token(job)
+    finish(job, sandbox)
+    r = client_for(alice).get(poll_url(job, v=old, s="running"), headers={"HX-Request": "true"})
+    assert r.status_code == 286
+    body = r.content.decode()
+    assert "<html" not in body
+    assert "hx-trigger" not in body
+    assert "Succeeded" in body and "Job succeeded" in body
+    # Even with nothing new, a terminal job's poll stops the polling.
+    r = client_for(alice).get(poll_url(job, v=token(job), s=job.status))
+    assert r.status_code == 286
+    assert "hx-trigger" not in r.content.decode()
+    assert len(r.content) < 300
+
+
+def test_the_page_and_poll_use_the_same_queries_for_5_or_55_tasks(
+    acme, alice, client_for, pixxel, sandbox
+):
+    counts = {}
+    c = client_for(alice)
+    for wf, pr in ((WF_LINEAR, PROJECT_AGRI), (WF_FANOUT, PROJECT_COASTAL)):
+        job = submit(acme, alice, pixxel, wf, pr)
+        sandbox.advance(15)
+        sync_job(job, force=True)
+        mark_synced(job)
+        c.get(job.get_absolute_url())  # warm the session
+        with _Counter() as page:
+            c.get(job.get_absolute_url())
+        with _Counter() as poll:
+            c.get(poll_url(job, v="stale", s="queued"))
+        with _Counter() as idle:
+            c.get(poll_url(job, v=token(job), s=job.status))
+        counts[wf] = (page.count, poll.count, idle.count)
+    assert counts[WF_LINEAR] == counts[WF_FANOUT], counts
+    page, poll, idle = counts[WF_LINEAR]
+    assert page <= 8 and poll <= 8 and idle <= 5, counts
+
+
+class _Counter:
+    def __enter__(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        self._ctx = CaptureQueriesContext(connection)
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+        self.count = len(self._ctx.captured_queries)
+
+
+def test_a_partial_stays_within_its_query_budget(
+    acme, alice, client_for, pixxel, sandbox, django_assert_max_num_queries
+):
+    job = submit(acme, alice, pixxel, WF_FANOUT, PROJECT_COASTAL)
+    mark_synced(job)
+    c = client_for(alice)
+    c.get(job.get_absolute_url())
+    with django_assert_max_num_queries(8):
+        c.get(poll_url(job, v="stale", s="queued"))
+
+
+# Downloads ------------------------------------------------------------------------------------
+
+
+def signed_url(response) -> str:
+    match = re.search(
+        r'<meta http-equiv="refresh" content="0; url=([^"]+)">', response.content.decode()
+    )
+    return match.group(1)
+
+
+def test_download_results_hands_over_the_signed_url(acme, alice, client_for, pixxel, sandbox):
+    job = finish(submit(acme, alice, pixxel), sandbox)
+    r = client_for(alice).post(job.get_absolute_url() + "download/")
+    # Not a 302: the CSP's form-action 'self' would block a POST redirecting to Pixxel's storage.
+    assert r.status_code == 200
+    assert "/_sandbox/files/" in signed_url(r)
+    assert f'href="{signed_url(r)}"' in r.content.decode()
+    task = job.tasks.get(name="NDVI")
+    r = client_for(alice).post(job.get_absolute_url() + f"tasks/{task.pixxel_id}/download/")
+    assert r.status_code == 200 and signed_url(r).endswith("/ndvi.tif")
+
+
+def test_download_before_success_or_on_pixxel_error_shows_a_message(
+    acme, alice, client_for, pixxel, sandbox, settings
+):
+    settings.PIXXEL_MAX_RETRIES = 0
+    job = submit(acme, alice, pixxel)
+    mark_synced(job)
+    c = client_for(alice)
+    r = c.post(job.get_absolute_url() + "download/", follow=True)
+    assert "once the job has succeeded" in r.content.decode()
+    finish(job, sandbox)
+    mark_synced(job)
+    sandbox.inject("500", method="PUT", times=1)
+    r = c.post(job.get_absolute_url() + "download/", follow=True)
+    assert r.redirect_chain[-1][0] == job.get_absolute_url()
+    assert "Pixxel had a problem on its side" in r.content.decode()

@@ -1,0 +1,213 @@
+"""Background sync: the django.tasks task, the claim, the back-off, and stopping for good."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from pixxel_dashboard.jobs import sync
+from pixxel_dashboard.jobs.models import Job, Task
+from pixxel_dashboard.jobs.sync import schedule_sync, sync_interval, sync_job, sync_job_task
+from pixxel_dashboard.sandbox.ids import PROJECT_COASTAL, WF_FANOUT
+from tests.test_job_detail import JOB_ROUTE, age_claim, mark_synced, pixxel, poll_url, submit
+
+__all__ = ["pixxel"]  # the fixture, re-used from the page's tests
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection(monkeypatch):
+    # The worker closes "old" connections between tasks; the test's transaction lives on one.
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+
+def run_worker() -> None:
+    """One pass of the real worker over every task that is due."""
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def make_pending_due() -> None:
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+
+
+def test_a_job_goes_from_queued_through_running_to_succeeded(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    assert job.status == "queued"
+    seen = [job.status]
+    for _ in range(12):
+        sandbox.advance(6)
+        age_claim(job)
+        assert sync_job(job)
+        if job.status != seen[-1]:
+            seen.append(job.status)
+        if job.is_terminal:
+            break
+    assert seen == ["queued", "running", "succeeded"]
+    assert job.progress == 100 and job.cost == 40 + 15 + 35 + 10 + 20  # the workflow's cost
+    tasks = list(Task.objects.filter(job=job))
+    assert len(tasks) == 5
+    assert all(t.status == "succeeded" and t.progress == 100 for t in tasks)
+    assert job.last_synced_at is not None and job.sync_failures == 0
+
+
+def test_the_worker_syncs_and_reschedules_until_the_job_is_terminal(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    schedule_sync(job)
+    schedule_sync(job)  # a second call while one is queued adds nothing
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    run_worker()
+    job.refresh_from_db()
+    assert job.last_synced_at is not None
+    # It queued the next sync a few seconds out, not now.
+    pending = DBTaskResult.objects.get(status="READY")
+    assert pending.run_after > timezone.now()
+    assert pending.task_path == sync_job_task.module_path
+
+    statuses = set()
+    for _ in range(20):
+        sandbox.advance(10)
+        age_claim(job)
+        make_pending_due()
+        run_worker()
+        job.refresh_from_db()
+        statuses.add(job.status)
+        if job.is_terminal:
+            break
+    assert "running" in statuses and job.status == "succeeded"
+    assert not DBTaskResult.objects.filter(status="READY").exists()  # the chain ended
+    assert job.tasks.filter(status="succeeded").count() == 5
+
+
+def test_the_task_can_be_called_directly(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    sync_job_task.call(job.pk)
+    job.refresh_from_db()
+    assert job.last_synced_at is not None
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_one_upstream_call_per_interval_however_often_it_is_asked(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    assert sync_job(job) is True
+    assert sync_job(Job.objects.get(pk=job.pk)) is False
+    assert sync_job(Job.objects.get(pk=job.pk)) is False
+    assert sandbox.count("GET", JOB_ROUTE) == 1
+
+
+def test_twenty_polls_within_an_interval_make_at_most_one_upstream_call(
+    acme, alice, bob, vera, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    age_claim(job)
+    c = client_for(alice)
+    for i in range(20):
+        c.get(poll_url(job, v=f"old{i}", s="queued"))
+    assert sandbox.count("GET", JOB_ROUTE) <= 1
+
+
+def test_it_backs_off_as_the_job_ages(acme, alice, pixxel):
+    job = submit(acme, alice, pixxel)
+    now = timezone.now()
+    job.pixxel_created_at = now
+    assert sync_interval(job, now) == 5
+    job.pixxel_created_at = now - timedelta(minutes=30)
+    assert sync_interval(job, now) == 60
+    job.pixxel_created_at = now - timedelta(days=2)
+    assert sync_interval(job, now) == sync.OLDEST_INTERVAL
+
+
+def test_transient_faults_are_counted_and_retried_later(acme, alice, pixxel, sandbox, settings):
+    settings.PIXXEL_MAX_RETRIES = 0
+    job = submit(acme, alice, pixxel)
+    sandbox.inject("500", method="GET", times=1)
+    assert sync_job(job) is True
+    assert job.sync_failures == 1 and not job.sync_stopped
+    assert "Pixxel had a problem" in job.last_sync_error
+    assert sync_interval(job) == 10  # doubled
+    age_claim(job)
+    assert sync_job(job) is True
+    assert job.sync_failures == 0 and job.last_sync_error == ""
+
+
+def test_it_stops_for_good_when_pixxel_no_longer_knows_the_job(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    Job.objects.filter(pk=job.pk).update(pixxel_id="00000000-0000-4000-8000-000000000000")
+    job.refresh_from_db()
+    assert sync_job(job) is True
+    assert job.sync_stopped
+    schedule_sync(job)
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+    age_claim(job)
+    assert sync_job(job) is False
+    assert sandbox.count("GET", JOB_ROUTE) == 1
+
+
+def test_a_terminal_job_synced_once_is_left_alone(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(600)
+    assert sync_job(job, force=True)
+    assert job.is_terminal
+    age_claim(job)
+    assert sync_job(job) is False
+    schedule_sync(job)
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+def test_the_page_refreshes_a_stale_job_inline_without_a_worker(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(20)
+    age_claim(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "Running" in body
+    mark_synced(job)
+    client_for(alice).get(job.get_absolute_url())
+    assert sandbox.count("GET", JOB_ROUTE) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_simultaneous_syncs_store_one_row_per_task(acme, alice, pixxel, sandbox):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; row-level concurrency is tested on PostgreSQL")
+    job = submit(acme, alice, pixxel, WF_FANOUT, PROJECT_COASTAL)
+    sandbox.advance(600)
+    barrier = threading.Barrier(10)
+    errors = []
+
+    def worker():
+        try:
+            mine = Job.objects.select_related("organization").get(pk=job.pk)
+            barrier.wait()
+            sync_job(mine, force=True)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.progress == 100
+    assert Task.objects.filter(job=job).count() == 56
+    assert Task.objects.filter(job=job, status="succeeded").count() == 56
+    assert sandbox.count("GET", JOB_ROUTE) == 10
+
+
+def test_schedule_sync_never_raises(acme, alice, pixxel, monkeypatch):
+    job = submit(acme, alice, pixxel)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("queue down")
+
+    monkeypatch.setattr(sync, "_pending_sync_exists", broken)
+    schedule_sync(job)  # logged, not raised
