@@ -211,10 +211,11 @@ def task_views(ordered: list[Task], log_q: str = "") -> list[TaskView]:
 
 # Dependency graph ----------------------------------------------------------------------------
 
-NODE_W, NODE_H = 176, 46
+NODE_W, NODE_H = 190, 46
 H_GAP, V_GAP, WRAP_GAP = 18, 46, 14
 MARGIN = 14
 MAX_PER_ROW = 7  # wider layers wrap into several rows (the fan-out's 52 tiles: 8 rows)
+GROUP_PAD = 10  # room around a wrapped layer's frame
 NAME_CHARS = 24
 
 
@@ -301,12 +302,32 @@ class PlacedError:
 
 
 @dataclass
+class GraphGroup:
+    """A layer too wide for one row, framed: edges shared by all its members meet the frame."""
+
+    label: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def label_x(self) -> float:
+        return self.x + 6
+
+    @property
+    def label_y(self) -> float:
+        return self.y - 4
+
+
+@dataclass
 class Graph:
     nodes: list[GraphNode]
     edges: list[GraphEdge]
     errors: list[PlacedError]
     width: float
     height: float
+    groups: list[GraphGroup] = field(default_factory=list)
 
     @property
     def unplaced(self) -> list[PlacedError]:
@@ -390,8 +411,12 @@ def build_graph(
     per_row = min(MAX_PER_ROW, max((len(r) for r in rows.values()), default=1))
     width = MARGIN * 2 + per_row * NODE_W + (per_row - 1) * H_GAP
     y = MARGIN
+    wrapped: list[tuple[list[str], float]] = []  # (members, top y) of layers spanning rows
     for depth_index in sorted(rows):
         members = rows[depth_index]
+        if len(members) > MAX_PER_ROW:
+            y += GROUP_PAD
+            wrapped.append((members, y))
         for start in range(0, len(members), MAX_PER_ROW):
             chunk = members[start : start + MAX_PER_ROW]
             row_w = len(chunk) * NODE_W + (len(chunk) - 1) * H_GAP
@@ -412,6 +437,8 @@ def build_graph(
                 )
                 x += NODE_W + H_GAP
             y += NODE_H + WRAP_GAP
+        if len(members) > MAX_PER_ROW:
+            y += GROUP_PAD
         y += V_GAP - WRAP_GAP
     height = max(y - V_GAP + MARGIN + 4, NODE_H + 2 * MARGIN)
 
@@ -420,17 +447,19 @@ def build_graph(
         a, b = nodes[src], nodes[dst]
         x1, y1 = a.cx, a.y + NODE_H
         x2, y2 = b.cx, b.y - 3
-        bend = max(18.0, (y2 - y1) / 2)
-        path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
         graph_edges[(src, dst)] = GraphEdge(
-            src, dst, path, mid_x=(x1 + x2) / 2, mid_y=(y1 + y2) / 2
+            src, dst, _curve(x1, y1, x2, y2), mid_x=(x1 + x2) / 2, mid_y=(y1 + y2) / 2
         )
 
     placed: list[PlacedError] = []
     for number, err in enumerate(errors, start=1):
+        err_pair = (err.from_component, err.to_component)
+        if err_pair in graph_edges:
+            graph_edges[err_pair].markers.append(number)
+    groups = [_bus_edges(members, top, nodes, graph_edges) for members, top in wrapped]
+    for number, err in enumerate(errors, start=1):
         edge = graph_edges.get((err.from_component, err.to_component))
-        if edge is not None:
-            edge.markers.append(number)
+        if edge is not None:  # its marker was set before the buses were drawn
             placed.append(PlacedError(number, err, "edge"))
             continue
         node = nodes.get(err.component_name) or nodes.get(err.to_component)
@@ -446,7 +475,57 @@ def build_graph(
         errors=placed,
         width=width,
         height=height,
+        groups=groups,
     )
+
+
+def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
+    bend = max(18.0, (y2 - y1) / 2)
+    return (
+        f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
+    )
+
+
+def _bus_edges(
+    members: list[str],
+    top: float,
+    nodes: dict[str, GraphNode],
+    graph_edges: dict[tuple[str, str], GraphEdge],
+) -> GraphGroup:
+    """Frame a wrapped layer; a task linked to *every* member gets one edge to the frame instead
+    of one per member (52 crossing curves are unreadable). Edges carrying errors stay."""
+    boxes = [nodes[m] for m in members]
+    left = min(b.x for b in boxes) - GROUP_PAD
+    right = max(b.x for b in boxes) + NODE_W + GROUP_PAD
+    bottom = max(b.y for b in boxes) + NODE_H + GROUP_PAD
+    group = GraphGroup(f"{len(members)} tasks", left, top - GROUP_PAD, right - left, 0)
+    group.h = bottom - group.y
+    cx = (left + right) / 2
+    member_set = set(members)
+    for other in {s for s, d in graph_edges if d in member_set} | {
+        d for s, d in graph_edges if s in member_set
+    }:
+        if other in member_set:
+            continue
+        for incoming in (True, False):
+            keys = [(other, m) if incoming else (m, other) for m in members]
+            if not all(k in graph_edges for k in keys):
+                continue
+            if any(graph_edges[k].markers for k in keys):
+                continue
+            for k in keys:
+                del graph_edges[k]
+            o = nodes[other]
+            if incoming:
+                x1, y1, x2, y2 = o.cx, o.y + NODE_H, cx, group.y - 3
+                key = (other, group.label)
+            else:
+                x1, y1, x2, y2 = cx, group.y + group.h, o.cx, o.y - 3
+                key = (group.label, other)
+            graph_edges[key] = GraphEdge(
+                key[0], key[1], _curve(x1, y1, x2, y2), (x1 + x2) / 2, (y1 + y2) / 2
+            )
+    return group
 
 
 # Timeline ------------------------------------------------------------------------------------
