@@ -1,16 +1,10 @@
 """The live job page: header, tasks, graph, timeline, its poll, downloads and logs."""
 
 import re
-from datetime import timedelta
-
-import pytest
-from django.utils import timezone
 
 from pixxel_dashboard.jobs.models import Job, Task
-from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
-from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.sandbox.ids import (
     PROJECT_AGRI,
     PROJECT_COASTAL,
@@ -20,56 +14,14 @@ from pixxel_dashboard.sandbox.ids import (
     WF_LINEAR,
     WF_VALIDATION,
 )
-
-JOB_ROUTE = "/v0/workflows/{workflow_id}/jobs/{job_id}"
-
-
-@pytest.fixture
-def pixxel(acme, alice, sandbox):
-    """A Pixxel client on Acme's (sandbox) key."""
-    services.add_key(acme, alice, "Sandbox", sandbox.new_key())
-    client, key = client_for_organization(acme)
-    yield client, key
-    client.close()
-
-
-def submit(org, user, pixxel, workflow=WF_LINEAR, project=PROJECT_AGRI) -> Job:
-    client, key = pixxel
-    parsed = client.create_job(workflow, project)
-    job, _ = save_job(org, parsed, submitted_by=user, api_key=key, estimated_cost=125)
-    return job
-
-
-def mark_synced(job: Job) -> None:
-    """As if a sync just happened: neither the page nor the poll calls upstream now."""
-    now = timezone.now()
-    Job.objects.filter(pk=job.pk).update(last_synced_at=now, sync_claimed_at=now)
-    job.refresh_from_db()
-
-
-def age_claim(job: Job, seconds: float = 3600) -> None:
-    """Move the last sync attempt into the past, so the next one is due."""
-    then = timezone.now() - timedelta(seconds=seconds)
-    Job.objects.filter(pk=job.pk).update(sync_claimed_at=then)
-    job.refresh_from_db()
-
-
-def finish(job: Job, sandbox, seconds: float = 900) -> Job:
-    sandbox.advance(seconds)
-    assert sync_job(job, force=True)
-    return job
-
-
-def poll_url(job: Job, **params) -> str:
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return job.get_absolute_url() + "live/" + (f"?{query}" if query else "")
-
-
-def token(job: Job) -> str:
-    return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
-
-
-# The page -------------------------------------------------------------------------------------
+from tests.plugins.jobs import (
+    age_claim,
+    finish,
+    mark_synced,
+    poll_url,
+    submit,
+    token,
+)
 
 
 def test_it_shows_status_progress_cost_eta_and_times_of_a_running_job(

@@ -13,9 +13,7 @@ from pixxel_dashboard.jobs import sync
 from pixxel_dashboard.jobs.models import Job, Task
 from pixxel_dashboard.jobs.sync import schedule_sync, sync_interval, sync_job, sync_job_task
 from pixxel_dashboard.sandbox.ids import PROJECT_COASTAL, WF_FANOUT
-from tests.test_job_detail import JOB_ROUTE, age_claim, mark_synced, pixxel, poll_url, submit
-
-__all__ = ["pixxel"]  # the fixture, re-used from the page's tests
+from tests.plugins.jobs import JOB_ROUTE, age_claim, mark_synced, poll_url, submit
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,9 @@ from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.jobs.models import Job
 from tests.conftest import PASSWORD
-from tests.test_job_detail import pixxel, submit
+from tests.plugins.jobs import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-__all__ = ["pixxel"]
 
 
 def log_in(page: Page, base: str, username: str):
