@@ -45,7 +45,9 @@ class Picker:
     api_key: object = None
 
     def context(self, **extra):
-        return {**self.__dict__, **extra}
+        # The client and key stay in the view: templates have no business with them.
+        shown = {k: v for k, v in self.__dict__.items() if k not in ("client", "api_key")}
+        return {**shown, **extra}
 
 
 def _connect(picker: Picker) -> None:

@@ -6,12 +6,13 @@ changed → 204 (htmx swaps nothing), changed → the regions as out-of-band fra
 """
 
 import logging
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
@@ -58,14 +59,6 @@ def live_token(job: Job) -> str:
     return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
 
 
-def _url_or(name: str, args: list, fallback: str) -> str:
-    # The job list and submission pages live in jobs/views.py; tolerate their absence.
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return fallback
-
-
 def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
     log_q = request.GET.get("log_q", "")[:200]
     tasks = list(Task.objects.filter(job=job))
@@ -88,10 +81,9 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "estimate": job.estimated_cost
         if job.estimated_cost is not None
         else (job.workflow.estimated_cost if job.workflow else None),
-        "workflow_jobs_url": _url_or("job_list", [slug], f"/o/{slug}/jobs/")
-        + f"?workflow={job.workflow_pixxel_id}",
-        "run_again_url": _url_or("submit_job", [slug], f"/o/{slug}/jobs/new/")
-        + f"?repeat={job.pixxel_id}",
+        "workflow_jobs_url": reverse("job_list", args=[slug])
+        + f"?workflow={quote(job.workflow_pixxel_id)}",
+        "run_again_url": reverse("submit_job", args=[slug]) + f"?repeat={quote(job.pixxel_id)}",
     }
 
 
