@@ -110,6 +110,32 @@ def test_the_preflight_panel_shows_estimate_and_validation_errors(client_for, bo
     assert "No validation errors." in clean
 
 
+def test_the_form_asks_a_constant_number_of_queries_for_2_or_120_workflows(
+    client_for, bob, acme_key
+):
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(bob)
+
+    def count(project):
+        url = f"{NEW}?project={project}"
+        client.get(url)  # fills the catalog from Pixxel (one bulk write)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    assert count(ids.PROJECT_AGRI) == count(ids.PROJECT_ARCHIVE) <= 12
+
+
+def test_refreshing_the_catalog_writes_in_bulk(client_for, bob, acme_key, sandbox):
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(bob)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"{NEW}?project={ids.PROJECT_ARCHIVE}&refresh=1")
+    assert len(queries) < 30  # not one (or two) per workflow
+
+
 def test_the_whole_form_works_without_javascript(client_for, bob, acme_key):
     page = (
         client_for(bob)

@@ -54,14 +54,21 @@ def projects(organization, client: PixxelClient | None, refresh: bool = False) -
     newest = Project.objects.filter(organization=organization).aggregate(t=Max("fetched_at"))["t"]
     if client is not None and (refresh or _stale(newest)):
         now = timezone.now()
-        for remote in client.list_all_projects():
-            if not remote.id:
-                continue
-            Project.objects.update_or_create(
-                organization=organization,
-                pixxel_id=remote.id,
-                defaults={"name": remote.display_name[:200], "fetched_at": now},
-            )
+        Project.objects.bulk_create(
+            [
+                Project(
+                    organization=organization,
+                    pixxel_id=remote.id,
+                    name=remote.display_name[:200],
+                    fetched_at=now,
+                )
+                for remote in client.list_all_projects()
+                if remote.id
+            ],
+            update_conflicts=True,
+            unique_fields=["organization", "pixxel_id"],
+            update_fields=["name", "fetched_at"],
+        )
     return list(Project.objects.filter(organization=organization).order_by("name", "pixxel_id"))
 
 
@@ -77,19 +84,23 @@ def workflows(
     newest = rows.aggregate(t=Max("fetched_at"))["t"]
     if client is not None and (refresh or _stale(newest)):
         now = timezone.now()
-        for remote in client.list_workflows(project_id=project.pixxel_id):
-            if not remote.id:
-                continue
-            Workflow.objects.update_or_create(
-                organization=organization,
-                pixxel_id=remote.id,
-                defaults={
-                    "project": project,
-                    "name": (remote.name or "")[:200],
-                    "description": remote.description or "",
-                    "fetched_at": now,
-                },
-            )
+        Workflow.objects.bulk_create(
+            [
+                Workflow(
+                    organization=organization,
+                    project=project,
+                    pixxel_id=remote.id,
+                    name=(remote.name or "")[:200],
+                    description=remote.description or "",
+                    fetched_at=now,
+                )
+                for remote in client.list_workflows(project_id=project.pixxel_id)
+                if remote.id
+            ],
+            update_conflicts=True,
+            unique_fields=["organization", "pixxel_id"],
+            update_fields=["project", "name", "description", "fetched_at"],
+        )
     if query:
         rows = rows.filter(name__icontains=query)
     return list(rows.order_by("name", "pixxel_id"))
