@@ -22,3 +22,22 @@ document.addEventListener("htmx:load", (event) => {
     if (detailsState.has(el.id)) el.open = detailsState.get(el.id);
   }
 });
+
+// A wide graph scrolls sideways: start it centred (where the layout centres its narrow layers),
+// and when a poll redraws it, keep it where the person scrolled it.
+let graphScrollLeft = null;
+function placeGraph(root) {
+  for (const box of root.querySelectorAll(".graph-scroll")) {
+    let placing = true;
+    box.scrollLeft = graphScrollLeft ?? (box.scrollWidth - box.clientWidth) / 2;
+    requestAnimationFrame(() => { placing = false; });
+    box.addEventListener("scroll", () => {
+      if (!placing) graphScrollLeft = box.scrollLeft;
+    }, { passive: true });
+  }
+}
+document.addEventListener("DOMContentLoaded", () => placeGraph(document));
+document.addEventListener("htmx:load", (event) => {
+  const root = event.detail && event.detail.elt;
+  if (root instanceof Element) placeGraph(root);
+});

@@ -57,3 +57,18 @@ def test_a_running_job_updates_live_stops_polling_and_downloads(
     download = download_info.value
     assert download.suggested_filename == f"job-{job.pixxel_id}.json"
     assert Job.objects.get(pk=job.pk).status == "succeeded"
+
+
+def test_on_a_phone_a_wide_graph_opens_centred_on_its_first_task(
+    live_server, page: Page, acme, alice, pixxel
+):
+    from pixxel_dashboard.sandbox.ids import PROJECT_COASTAL, WF_FANOUT
+
+    job = submit(acme, alice, pixxel, WF_FANOUT, PROJECT_COASTAL)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + job.get_absolute_url())
+    first = page.locator('#job-graph [data-node="Scene fetch"] rect')
+    box = first.bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -82,3 +82,14 @@ def test_the_submit_button_is_disabled_while_the_request_is_in_flight(
     expect(button).to_be_disabled()
     expect(page).to_have_url(re.compile(r"/o/acme/jobs/[0-9a-f-]{36}/$"))
     assert ready.count("POST", CREATE) == 1
+
+
+def test_the_form_with_validation_errors_fits_a_phone(live_server, page: Page, ready):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server.url, "bob")
+    page.goto(
+        live_server.url
+        + f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
+    )
+    expect(page.locator("#preflight")).to_contain_text("validation error")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
