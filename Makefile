@@ -29,7 +29,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py seed_demo
 	@echo "Starting the Pixxel sandbox on :$(SANDBOX_PORT), a worker, and the web server on http://127.0.0.1:$(WEB_PORT)/"
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
-	$(PY) manage.py pixxel_sandbox --port $(SANDBOX_PORT) & \
+	$(PY) manage.py pixxel_sandbox --port $(SANDBOX_PORT) --state-file .sandbox-jobs.jsonl & \
 	$(PY) manage.py db_worker & \
 	$(PY) manage.py runserver 127.0.0.1:$(WEB_PORT)
 
@@ -46,4 +46,4 @@ lint:
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm .sandbox-jobs.jsonl

@@ -75,8 +75,9 @@ class SandboxServer:
         stall_seconds: float = 60.0,
         slow_seconds: float = 1.5,
         seed: int = 0,
+        state_file: str | None = None,
     ) -> None:
-        self.simulation = Simulation(speed=speed, seed_value=seed)
+        self.simulation = Simulation(speed=speed, seed_value=seed, state_path=state_file)
         self.app = SandboxApp(
             self.simulation,
             fault_rate=fault_rate,

@@ -11,12 +11,14 @@ the WSGI app encodes them (embedded JSON, byte list or base64) per request.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from . import seed
@@ -332,13 +334,56 @@ def job_view(job: Job, now: float) -> dict[str, Any]:
 
 
 class Simulation:
-    """All mutable sandbox state (clock and per-key jobs), guarded by one lock."""
+    """All mutable sandbox state (clock and per-key jobs), guarded by one lock.
 
-    def __init__(self, speed: float = 1.0, seed_value: int = 0) -> None:
+    With a `state_path`, jobs survive a restart: a job is fully determined by its id, world,
+    workflow, project and creation time (its run is planned from those), so one JSON line each is
+    the whole state. The clock is wall time at speed 1, so restored jobs carry on where they were.
+    """
+
+    def __init__(
+        self, speed: float = 1.0, seed_value: int = 0, state_path: str | Path | None = None
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = SimClock(speed)
         self._rng = random.Random(seed_value)
         self._jobs: dict[str, dict[str, Job]] = {}
+        self._state_path = Path(state_path) if state_path else None
+        if self._state_path is not None:
+            self._restore()
+
+    # persistence -------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        try:
+            lines = self._state_path.read_text().splitlines()
+        except FileNotFoundError:
+            return
+        for line in lines:
+            try:
+                row = json.loads(line)
+                workflow = seed.workflows()[row["workflow_id"]]
+                created_at = float(row["created_at"])
+                world, job_id, project_id = row["world"], row["id"], row["project_id"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line or a workflow the seed no longer has
+            plan, estimated_end = plan_job(workflow, created_at)
+            job = Job(
+                job_id, world, workflow, project_id, user_of(world), created_at, plan, estimated_end
+            )
+            self._jobs.setdefault(world, {})[job_id] = job
+
+    def _remember(self, job: Job) -> None:
+        if self._state_path is None:
+            return
+        row = {
+            "id": job.id,
+            "world": job.world,  # a hash of the key, never the key
+            "workflow_id": job.workflow.id,
+            "project_id": job.project_id,
+            "created_at": job.created_at,
+        }
+        with self._state_path.open("a") as state:
+            state.write(json.dumps(row) + "\n")
 
     # clock -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -357,6 +402,8 @@ class Simulation:
         """Forget every job. The id generator is not re-seeded, so ids stay unique per process."""
         with self.lock:
             self._jobs.clear()
+            if self._state_path is not None:
+                self._state_path.write_text("")
 
     # seeded data ---------------------------------------------------------------------------
     @staticmethod
@@ -375,6 +422,7 @@ class Simulation:
             plan, estimated_end = plan_job(workflow, now)
             job = Job(job_id, world, workflow, project_id, user_of(world), now, plan, estimated_end)
             self._jobs.setdefault(world, {})[job_id] = job
+            self._remember(job)
             return job_view(job, now)
 
     def _find(self, world: str, workflow_id: str, job_id: str) -> Job | None:

@@ -34,6 +34,11 @@ class Command(BaseCommand):
             help="seed for job ids and random faults (default: a fresh one per start, so job "
             "ids never repeat across restarts of a long-lived demo)",
         )
+        parser.add_argument(
+            "--state-file",
+            default=None,
+            help="keep jobs in this file so they survive a restart (default: in memory only)",
+        )
         parser.add_argument("--stall-seconds", type=float, default=60.0)
         parser.add_argument("--slow-seconds", type=float, default=1.5)
 
@@ -52,6 +57,7 @@ class Command(BaseCommand):
             stall_seconds=options["stall_seconds"],
             slow_seconds=options["slow_seconds"],
             seed=options["seed"] if options["seed"] is not None else time.time_ns(),
+            state_file=options["state_file"],
         )
         try:
             server.start()
