@@ -1,0 +1,101 @@
+"""Every organization-scoped URL, for every kind of visitor.
+
+Another organization's owner gets 404 (he cannot learn the organization or the object exists), an
+anonymous visitor is sent to log in (403 for the live poll), a member without the role gets 403.
+"""
+
+import pytest
+
+from pixxel_dashboard.accounts.models import Invitation, Membership
+from pixxel_dashboard.sandbox import ids
+from tests.plugins.jobs import submit
+
+
+@pytest.fixture
+def world(acme, alice, bob, vera, charlie, pixxel):
+    job = submit(acme, alice, pixxel)
+    task = job.tasks.first()
+    invitation, _ = Invitation.issue(acme, "new@example.com", "member", alice)
+    key = acme.api_keys.get()
+    return {
+        "job": job.pixxel_id,
+        "task": task.pixxel_id,
+        "member": Membership.objects.get(user=bob).pk,
+        "invitation": invitation.pk,
+        "key": key.pk,
+    }
+
+
+# (method, path, the least role that may use it)
+URLS = [
+    ("get", "/o/acme/", "viewer"),
+    ("get", "/o/acme/jobs/", "viewer"),
+    ("get", "/o/acme/jobs/{job}/", "viewer"),
+    ("get", "/o/acme/jobs/{job}/tasks/{task}/logs.txt", "viewer"),
+    ("post", "/o/acme/jobs/{job}/download/", "viewer"),
+    ("post", "/o/acme/jobs/{job}/tasks/{task}/download/", "viewer"),
+    ("get", "/o/acme/jobs/new/", "member"),
+    ("get", f"/o/acme/jobs/new/workflows/?project={ids.PROJECT_AGRI}", "member"),
+    (
+        "get",
+        f"/o/acme/jobs/new/preflight/?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}",
+        "member",
+    ),
+    ("post", "/o/acme/jobs/new/", "member"),
+    ("post", "/o/acme/jobs/import/", "admin"),
+    ("get", "/o/acme/settings/members/", "viewer"),
+    ("post", "/o/acme/settings/members/invite/", "admin"),
+    ("post", "/o/acme/settings/members/{member}/role/", "admin"),
+    ("post", "/o/acme/settings/members/{member}/remove/", "admin"),
+    ("post", "/o/acme/settings/invitations/{invitation}/revoke/", "admin"),
+    ("get", "/o/acme/settings/keys/", "viewer"),
+    ("post", "/o/acme/settings/keys/add/", "admin"),
+    ("post", "/o/acme/settings/keys/{key}/test/", "admin"),
+    ("post", "/o/acme/settings/keys/{key}/revoke/", "admin"),
+]
+IDS = [f"{method} {path.split('?')[0]}" for method, path, _ in URLS]
+
+
+def call(client, method, path, world):
+    return getattr(client, method)(path.format(**world))
+
+
+@pytest.mark.parametrize(("method", "path", "role"), URLS, ids=IDS)
+def test_another_organization_gets_404(client_for, charlie, world, method, path, role):
+    assert call(client_for(charlie), method, path, world).status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path", "role"), URLS, ids=IDS)
+def test_anonymous_visitors_are_sent_to_log_in(client, world, method, path, role):
+    response = call(client, method, path, world)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [u for u in URLS if u[2] != "viewer"],
+    ids=[i for i, u in zip(IDS, URLS) if u[2] != "viewer"],
+)
+def test_a_viewer_gets_403_where_a_higher_role_is_needed(
+    client_for, vera, world, method, path, role
+):
+    assert call(client_for(vera), method, path, world).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [u for u in URLS if u[2] == "admin"],
+    ids=[i for i, u in zip(IDS, URLS) if u[2] == "admin"],
+)
+def test_a_member_gets_403_where_an_admin_is_needed(client_for, bob, world, method, path, role):
+    assert call(client_for(bob), method, path, world).status_code == 403
+
+
+def test_the_live_poll_answers_anonymous_visitors_403_not_a_login_page(client, world):
+    response = client.get(f"/o/acme/jobs/{world['job']}/live/")
+    assert response.status_code == 403
+
+
+def test_the_live_poll_of_another_organization_is_404(client_for, charlie, world):
+    assert client_for(charlie).get(f"/o/acme/jobs/{world['job']}/live/").status_code == 404
