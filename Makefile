@@ -1,7 +1,8 @@
 # The two commands that matter: `make run` (the whole product, locally) and `make test` (every test).
 SHELL := /bin/bash
-# pyenv honours .python-version (3.12.1); elsewhere any python3.12+ on PATH will do.
-PYTHON ?= $(shell command -v python3.12 || command -v python3)
+# pyenv honours .python-version (3.12.1); without its shims on PATH, look in pyenv's own folder;
+# elsewhere any python3.12+ on PATH will do (checked below).
+PYTHON ?= $(shell command -v python3.12 || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 WEB_PORT ?= 8000
