@@ -130,3 +130,40 @@ def test_the_key_is_sent_only_as_the_authorization_header_to_the_configured_api(
         assert CANARY_BODY not in repr(others)
         assert CANARY_BODY not in request["path"] + repr(request["query"])
     assert client.base_url == sandbox.base_url
+
+
+def test_an_error_while_adding_a_key_keeps_it_out_of_the_error_report(alice, acme, monkeypatch):
+    """In production (DEBUG off) a 500's report goes to admins' email and the logs: it must hold
+    neither the POSTed key nor any frame's copy of it."""
+    import sys
+
+    from django.core.signals import got_request_exception
+    from django.test import override_settings
+    from django.views.debug import ExceptionReporter
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    # Fails deep inside the real add_key, with the secret in the frames below the view.
+    monkeypatch.setattr("pixxel_dashboard.keys.services.record_event", broken)
+    reports = []
+
+    def report(sender, request, **kwargs):
+        reporter = ExceptionReporter(request, *sys.exc_info(), is_email=True)
+        reports.append(reporter.get_traceback_text() + reporter.get_traceback_html())
+
+    got_request_exception.connect(report)
+    try:
+        client = Client(raise_request_exception=False)
+        client.force_login(alice)
+        with override_settings(DEBUG=False):
+            response = client.post(
+                "/o/acme/settings/keys/add/", {"label": "Canary", "secret": CANARY}
+            )
+    finally:
+        got_request_exception.disconnect(report)
+    assert response.status_code == 500
+    assert_no_canary(response.content.decode(), "the 500 page")
+    (text,) = reports
+    assert "database went away" in text and "add_key" in text  # a real report, frames and all
+    assert_no_canary(text, "the error report")

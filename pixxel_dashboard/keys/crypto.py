@@ -13,6 +13,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def fernet() -> MultiFernet:
     return _fernet_for(tuple(settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS))
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
     return fernet().encrypt(plaintext.encode()).decode()
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.views.decorators.debug import sensitive_variables
 
 from pixxel_dashboard.accounts.models import Organization
 
@@ -66,6 +67,7 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    @sensitive_variables("secret")
     def set_secret(self, secret: str) -> None:
         self.secret_encrypted = crypto.encrypt(secret)
         self.last4 = secret[-4:]

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from pixxel_dashboard.accounts.models import record_event
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
@@ -26,28 +27,32 @@ def active_key(organization) -> ApiKey | None:
     return ApiKey.objects.active().filter(organization=organization).first()
 
 
-@transaction.atomic
+@sensitive_variables("secret")  # error reports show frames' local variables
 def add_key(organization, actor, label: str, secret: str) -> ApiKey:
     """Store a new key and make it the active one; a previously active key is revoked (rotation)."""
-    previous = ApiKey.objects.select_for_update().active().filter(organization=organization).first()
-    if previous:
-        previous.revoked_at = timezone.now()
-        previous.save(update_fields=["revoked_at"])
-    key = ApiKey(organization=organization, label=label, created_by=actor)
-    key.set_secret(secret)
-    key.save()
-    if previous:
-        record_event(
-            organization,
-            actor,
-            "api_key.rotated",
-            key.label,
-            mask=key.masked,
-            replaced_label=previous.label,
-            replaced_mask=previous.masked,
+    # A `with` block, not the @atomic decorator: its wrapper frame would show `secret` in reports.
+    with transaction.atomic():
+        previous = (
+            ApiKey.objects.select_for_update().active().filter(organization=organization).first()
         )
-    else:
-        record_event(organization, actor, "api_key.added", key.label, mask=key.masked)
+        if previous:
+            previous.revoked_at = timezone.now()
+            previous.save(update_fields=["revoked_at"])
+        key = ApiKey(organization=organization, label=label, created_by=actor)
+        key.set_secret(secret)
+        key.save()
+        if previous:
+            record_event(
+                organization,
+                actor,
+                "api_key.rotated",
+                key.label,
+                mask=key.masked,
+                replaced_label=previous.label,
+                replaced_mask=previous.masked,
+            )
+        else:
+            record_event(organization, actor, "api_key.added", key.label, mask=key.masked)
     return key
 
 

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from pixxel_dashboard.accounts.access import get_org_for_user
@@ -34,6 +35,7 @@ def api_keys(request: HtmxHttpRequest, org: str):
     return render(request, TEMPLATE, _context(organization, membership))
 
 
+@sensitive_post_parameters("secret")  # error reports (debug page, admin emails) mask it
 @login_required
 @require_POST
 def add_api_key(request: HtmxHttpRequest, org: str):
