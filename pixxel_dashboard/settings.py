@@ -203,6 +203,9 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 X_FRAME_OPTIONS = "DENY"
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "pixxel_dashboard.core.reporting.PixxelSafeExceptionReporterFilter"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True

@@ -167,3 +167,42 @@ def test_an_error_while_adding_a_key_keeps_it_out_of_the_error_report(alice, acm
     (text,) = reports
     assert "database went away" in text and "add_key" in text  # a real report, frames and all
     assert_no_canary(text, "the error report")
+
+
+def test_an_unexpected_crash_inside_the_http_library_keeps_the_key_out_of_the_report(
+    alice, acme, sandbox, monkeypatch
+):
+    """urllib3's frames hold the request headers; the report shows none of their variables."""
+    import sys
+
+    import urllib3
+    from django.core.signals import got_request_exception
+    from django.test import override_settings
+    from django.views.debug import ExceptionReporter
+
+    key = services.add_key(acme, alice, "Canary", CANARY)
+
+    def crash(self, timeout=None):
+        # Called from urllib3's urlopen(), whose frame holds the request headers.
+        raise RuntimeError("an unexpected bug deep in the HTTP stack")
+
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "_get_conn", crash)
+    reports = []
+
+    def report(sender, request, **kwargs):
+        # Text and HTML: the HTML report (AdminEmailHandler's include_html) lists frame variables.
+        reporter = ExceptionReporter(request, *sys.exc_info(), is_email=True)
+        reports.append(reporter.get_traceback_text() + reporter.get_traceback_html())
+
+    got_request_exception.connect(report)
+    try:
+        client = Client(raise_request_exception=False)
+        client.force_login(alice)
+        with override_settings(DEBUG=False):
+            response = client.post(f"/o/acme/settings/keys/{key.pk}/test/")
+    finally:
+        got_request_exception.disconnect(report)
+    assert response.status_code == 500
+    (text,) = reports
+    assert "an unexpected bug deep in the HTTP stack" in text and "urllib3" in text
+    assert_no_canary(text, "the error report")
