@@ -379,6 +379,64 @@ def test_a_timeout_on_create_adopts_the_job_pixxel_made(client_for, bob, acme_ke
     assert job.tasks.exists()
 
 
+def test_a_job_created_just_after_the_timeout_is_still_adopted(client_for, bob, acme_key, sandbox):
+    # The sandbox sleeps 2.5 s *before* creating: our 2 s read timeout fires first.
+    sandbox.server.configure(slow_seconds=2.5)
+    sandbox.inject("slow", method="POST", path_contains="/jobs")
+    response = post(client_for(bob))
+    job = Job.objects.get()
+    assert response.status_code == 302 and response.url == job.get_absolute_url()
+    assert Submission.objects.get().outcome == Outcome.RECONCILED
+    assert sandbox.count("POST", CREATE) == 1
+
+
+def test_a_job_created_much_later_is_adopted_by_the_background_check(
+    client_for, bob, acme, acme_key, sandbox
+):
+    import time
+
+    from django_tasks_db.models import DBTaskResult
+
+    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+
+    sandbox.server.configure(slow_seconds=4.5)  # after the in-request looks (~2, 3, 4 s)
+    sandbox.inject("slow", method="POST", path_contains="/jobs")
+    response = post(client_for(bob))
+    assert response.status_code == 502
+    assert "may have been created" in response.content.decode()
+    submission = Submission.objects.get()
+    assert submission.outcome == Outcome.FAILED and submission.error_kind == "timeout"
+    queued = DBTaskResult.objects.get(task_path=reconcile_submission_task.module_path)
+    assert queued.run_after > submission.created_at
+
+    client, _ = services.client_for_organization(acme)
+    deadline = time.monotonic() + 5
+    while not client.list_jobs(ids.WF_LINEAR) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    reconcile_submission_task.call(submission.pk)
+    submission.refresh_from_db()
+    assert submission.outcome == Outcome.RECONCILED
+    assert submission.job == Job.objects.get()
+    assert submission.job.submitted_by == bob
+    assert sandbox.count("POST", CREATE) == 1
+
+
+def test_the_background_check_leaves_a_definite_failure_alone(
+    client_for, bob, acme, acme_key, sandbox
+):
+    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+
+    sandbox.inject("429", method="POST", path_contains="/jobs")  # a definite "not now"
+    post(client_for(bob))
+    submission = Submission.objects.get()
+    # Someone creates a job of the same workflow elsewhere: it is not this submission's.
+    client, _ = services.client_for_organization(acme)
+    client.create_job(ids.WF_LINEAR, ids.PROJECT_AGRI)
+    reconcile_submission_task.call(submission.pk)
+    submission.refresh_from_db()
+    assert submission.outcome == Outcome.FAILED and submission.job is None
+
+
 def test_a_garbled_answer_to_create_still_finds_the_job(client_for, bob, acme_key, sandbox):
     sandbox.inject("malformed-json", method="POST", path_contains="/jobs")
     response = post(client_for(bob), estimate_seen="7")

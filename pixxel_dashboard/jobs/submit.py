@@ -16,10 +16,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.tasks import task
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import record_event
+from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.keys.models import ApiKey
+from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
 from . import catalog
@@ -33,6 +36,13 @@ RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
 # Failures after which the job may exist upstream: a timeout or a dropped connection after sending,
 # a 5xx (the server may have created it before failing), a 200 with a broken body.
 OUTCOME_UNKNOWN_KINDS = {"timeout", "connection", "server_error", "invalid_response"}
+# No answer came back: the server may still be working on the create.
+UNANSWERED_KINDS = {"timeout", "connection"}
+# Listings of the workflow's jobs after an unanswered create, and the pause between them.
+RECONCILE_ATTEMPTS = 3
+RECONCILE_PAUSE_SECONDS = 1.0
+# A last look, in the background, for a job the server created even later.
+LATE_RECONCILE_DELAY = timedelta(seconds=30)
 # A duplicate request waits this long for the first one to finish, then reports "still submitting".
 DUPLICATE_WAIT_SECONDS = 3.0
 
@@ -109,11 +119,19 @@ def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submiss
         parsed = client.create_job(req.workflow_id, req.project_id)
     except PixxelError as error:
         latency = int((time.monotonic() - clock) * 1000)
-        if error.kind in OUTCOME_UNKNOWN_KINDS or error.outcome_unknown:
-            adopted = _reconcile(req, client, api_key, submission, started)
+        # No answer at all (timeout, connection lost after sending): the server may still be
+        # creating the job, so look a few times, then once more in the background. An answer
+        # (5xx, garbled 200) means the server is done: one look suffices.
+        still_working = error.kind in UNANSWERED_KINDS or error.outcome_unknown
+        if still_working or error.kind in OUTCOME_UNKNOWN_KINDS:
+            attempts = RECONCILE_ATTEMPTS if still_working else 1
+            adopted = _reconcile(req, client, api_key, submission, started, attempts)
             if adopted is not None:
                 return _succeeded(req, submission, adopted, Outcome.RECONCILED, 200, latency)
-        return _failed(req, submission, error, latency)
+        _failed(req, submission, error, latency)
+        if still_working:
+            _schedule_late_reconcile(submission)
+        return submission
 
     latency = client.last_latency_ms or int((time.monotonic() - clock) * 1000)
     job = _save_new_job(req, parsed, api_key, submission)
@@ -136,8 +154,18 @@ def _save_new_job(req: SubmitRequest, parsed, api_key: ApiKey, submission: Submi
     return job
 
 
-def _reconcile(req, client, api_key, submission, started) -> Job | None:
+def _reconcile(req, client, api_key, submission, started, attempts: int = 1) -> Job | None:
     """After an ambiguous failure, adopt the job Pixxel created for this attempt, if any."""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(RECONCILE_PAUSE_SECONDS)
+        adopted = _adopt_once(req, client, api_key, submission, started)
+        if adopted is not None:
+            return adopted
+    return None
+
+
+def _adopt_once(req, client, api_key, submission, started) -> Job | None:
     try:
         candidates = client.list_jobs(req.workflow_id)
     except PixxelError:
@@ -206,6 +234,46 @@ def _failed(req, submission, error: PixxelError, latency) -> Submission:
         code=error.code,
     )
     return submission
+
+
+def _schedule_late_reconcile(submission: Submission) -> None:
+    try:
+        reconcile_submission_task.using(run_after=timezone.now() + LATE_RECONCILE_DELAY).enqueue(
+            submission.pk
+        )
+    except Exception:
+        # Never break the answer to the member over this; the job can still be imported.
+        logger.exception("could not queue a late reconciliation of submission %s", submission.pk)
+
+
+@task()
+def reconcile_submission_task(submission_id: int) -> None:
+    """Adopt the job of a submission whose create call went unanswered, if Pixxel made it late."""
+    submission = (
+        Submission.objects.select_related("organization", "user", "repeat_of")
+        .filter(pk=submission_id, outcome=Outcome.FAILED, job__isnull=True)
+        .filter(error_kind__in=UNANSWERED_KINDS)  # a definite "no" is never adopted
+        .first()
+    )
+    if submission is None:
+        return
+    req = SubmitRequest(
+        organization=submission.organization,
+        user=submission.user,
+        token=str(submission.token),
+        project_id=submission.project_pixxel_id,
+        workflow_id=submission.workflow_pixxel_id,
+        estimated_cost=submission.estimated_cost,
+        confirmed_validation_errors=submission.confirmed_validation_errors,
+        repeat_of=submission.repeat_of,
+    )
+    try:
+        client, api_key = client_for_organization(submission.organization)
+    except (NoActiveKey, KeyUnreadable):
+        return
+    adopted = _adopt_once(req, client, api_key, submission, submission.created_at)
+    if adopted is not None:
+        _succeeded(req, submission, adopted, Outcome.RECONCILED, 200, submission.latency_ms)
 
 
 def record_failure(req: SubmitRequest, error: PixxelError) -> Submission:

@@ -75,7 +75,7 @@ def test_the_submit_button_is_disabled_while_the_request_is_in_flight(
     page.goto(
         live_server.url + f"/o/acme/jobs/new/?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
     )
-    ready.server.configure(slow_seconds=2)
+    ready.server.configure(slow_seconds=1)  # well inside the 2 s read timeout
     ready.inject("slow", method="POST", path_contains="/jobs")
     button = page.get_by_role("button", name="Submit job")
     button.click()
