@@ -7,6 +7,13 @@ from pixxel_dashboard.accounts.forms import PlainLabels
 ID_HELP = "Not in the list? Type its id."
 
 
+def chosen_ids(params) -> tuple[str, str]:
+    """(project id, workflow id) from a query or form: a typed id wins over the picked one."""
+    project = params.get("project_id") or params.get("project") or ""
+    workflow = params.get("workflow_id") or params.get("workflow") or ""
+    return project.strip(), workflow.strip()
+
+
 class SubmitJobForm(PlainLabels, forms.Form):
     """Project and workflow are picked from lists (filled from Pixxel) or typed as ids."""
 
@@ -27,8 +34,7 @@ class SubmitJobForm(PlainLabels, forms.Form):
 
     def clean(self):
         data = super().clean()
-        data["project_pixxel_id"] = (data.get("project_id") or data.get("project") or "").strip()
-        data["workflow_pixxel_id"] = (data.get("workflow_id") or data.get("workflow") or "").strip()
+        data["project_pixxel_id"], data["workflow_pixxel_id"] = chosen_ids(data)
         if not data["project_pixxel_id"]:
             self.add_error("project", "Choose a project (or type its id).")
         if not data["workflow_pixxel_id"]:

@@ -17,7 +17,7 @@ from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.pixxel import PixxelError
 
 from . import catalog, submit
-from .forms import ImportJobsForm, SubmitJobForm, new_token
+from .forms import ImportJobsForm, SubmitJobForm, chosen_ids, new_token
 from .models import Job, Outcome, Project, Status, Submission
 
 NEW_TEMPLATE = "jobs/new.html"
@@ -51,6 +51,9 @@ class Picker:
 
 
 def _connect(picker: Picker) -> None:
+    """The organization's client, made once per request (it also stamps the key's last use)."""
+    if picker.client is not None or picker.key_problem:
+        return
     try:
         picker.client, picker.api_key = keys.client_for_organization(picker.organization)
     except (keys.NoActiveKey, KeyUnreadable) as problem:
@@ -102,12 +105,9 @@ def _picker_from_query(request, organization, membership) -> Picker:
         picker.repeat_of = get_object_or_404(Job, organization=organization, pixxel_id=repeat)
         picker.project_id = picker.repeat_of.project.pixxel_id if picker.repeat_of.project else ""
         picker.workflow_id = picker.repeat_of.workflow_pixxel_id
-    picker.project_id = (
-        params.get("project_id") or params.get("project") or picker.project_id
-    ).strip()
-    picker.workflow_id = (
-        params.get("workflow_id") or params.get("workflow") or picker.workflow_id
-    ).strip()
+    project_id, workflow_id = chosen_ids(params)
+    picker.project_id = project_id or picker.project_id
+    picker.workflow_id = workflow_id or picker.workflow_id
     picker.workflow_query = params.get("q", "").strip()
     picker.form = SubmitJobForm(
         initial={
@@ -160,12 +160,7 @@ def preflight(request: HtmxHttpRequest, org: str):
 def _post_submission(request, organization, membership):
     form = SubmitJobForm(request.POST)
     picker = Picker(organization=organization, membership=membership, form=form)
-    picker.project_id = (
-        request.POST.get("project_id") or request.POST.get("project") or ""
-    ).strip()
-    picker.workflow_id = (
-        request.POST.get("workflow_id") or request.POST.get("workflow") or ""
-    ).strip()
+    picker.project_id, picker.workflow_id = chosen_ids(request.POST)
     if not form.is_valid():
         return _form_again(request, picker, status=400)
     data = form.cleaned_data
@@ -201,7 +196,17 @@ def _post_submission(request, organization, membership):
     picker.preflight = checks
     if checks.val_errors and not req.confirmed_validation_errors:
         # Nothing was attempted: the same token stays valid for the confirmed POST.
-        return _form_again(request, picker, status=400, keep_token=True)
+        return _form_again(
+            request,
+            picker,
+            status=400,
+            keep_token=True,
+            error=(
+                "confirm_validation_errors",
+                "This workflow has validation errors (listed below). "
+                "Tick the box to submit anyway.",
+            ),
+        )
     # Keep the estimate the member saw on the form (for estimate vs actual), else the fresh one.
     req.estimated_cost = data.get("estimate_seen") or checks.estimated_cost
     submission = submit.submit(req, picker.client, picker.api_key)
@@ -234,23 +239,17 @@ def _answer(request, picker: Picker, submission: Submission, replay=False):
     return _form_again(request, picker, status=502 if submission.http_status != 400 else 400)
 
 
-def _form_again(request, picker: Picker, status: int, keep_token=False):
+def _form_again(request, picker: Picker, status: int, keep_token=False, error=None):
     """Re-render the form with the member's input; a fresh token unless nothing was attempted."""
     data = picker.form.data.copy()
     if not keep_token:
         data["token"] = new_token()
     picker.form = SubmitJobForm(data)
     picker.form.is_valid()
-    if status == 400 and keep_token:
-        picker.form.add_error(
-            "confirm_validation_errors",
-            "This workflow has validation errors (listed below). Tick the box to submit anyway.",
-        )
-    if picker.client is None and not picker.key_problem:
-        _connect(picker)
-    preflight_done = picker.preflight
-    _load(picker, want_preflight=preflight_done is None and picker.submission is None)
-    picker.preflight = picker.preflight or preflight_done
+    if error:
+        picker.form.add_error(*error)
+    # After a failed submission the panel would only repeat the calls that just failed.
+    _load(picker, want_preflight=picker.preflight is None and picker.submission is None)
     template = NEW_TEMPLATE + "#submit-panel" if request.htmx else NEW_TEMPLATE
     return render(request, template, picker.context(), status=status)
 
