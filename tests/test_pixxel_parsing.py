@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pixxel_dashboard.pixxel import (
     INVALID_RESPONSE,
@@ -436,3 +438,8 @@ def test_it_reads_error_bodies_leniently():
     assert parsing.parse_error_body({"error": "plain"}) == (None, "plain", None)
     assert parsing.parse_error_body({"message": "flat"}) == (None, "flat", None)
     assert parsing.parse_error_body([1, 2]) == (None, None, None)
+
+
+@given(st.floats(min_value=0, max_value=10 * 24 * 3600, allow_nan=False))
+def test_formatting_a_duration_reads_back_to_the_second(seconds):
+    assert parsing.parse_duration(parsing.format_duration(seconds)) == round(seconds)

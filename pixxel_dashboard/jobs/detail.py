@@ -14,26 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pixxel_dashboard.pixxel.parsing import format_duration
+
 from .models import STATUS_ICONS, Job, JobValidationError, Status, Task
 
 STATUS_LABELS = dict(Status.choices)
 
 
 # Durations -----------------------------------------------------------------------------------
-
-
-def format_seconds(seconds: float | None) -> str:
-    """`83` → "1m23s", `3725` → "1h2m5s"; "" for None."""
-    if seconds is None:
-        return ""
-    total = max(0, int(round(seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
 
 
 def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
@@ -199,8 +187,8 @@ def task_views(ordered: list[Task], log_q: str = "") -> list[TaskView]:
                 result=readable(t.result),
                 logs=filter_lines(lines, log_q),
                 log_total=len(lines),
-                duration=t.time_taken or format_seconds(duration),
-                inference=format_seconds(
+                duration=t.time_taken or format_duration(duration),
+                inference=format_duration(
                     _seconds_between(t.block_inf_start_time, t.block_inf_end_time)
                 ),
                 anchor=f"task-{i + 1}",
@@ -638,7 +626,7 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
                     parts[-1] += f"–{t.block_inf_end_time:%H:%M:%S}"
             if t.send_time:
                 parts.append(f"sent {t.send_time:%H:%M:%S}")
-            parts.append(f"took {format_seconds((s[1] - s[0]).total_seconds())}")
+            parts.append(f"took {format_duration((s[1] - s[0]).total_seconds())}")
             row.title = ", ".join(parts)
         rows.append(row)
 
@@ -647,7 +635,7 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
     if t0 is not None:
         mark = 0
         while mark <= total + 1e-6:
-            ticks.append(Tick(LABEL_W + mark * scale, format_seconds(mark)))
+            ticks.append(Tick(LABEL_W + mark * scale, format_duration(mark)))
             mark += step
     height = AXIS_H + max(1, len(ordered)) * ROW_H + 6
     return Timeline(
@@ -658,7 +646,7 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
         axis_y=AXIS_H - 6,
         plot_x=LABEL_W,
         plot_end=LABEL_W + PLOT_W,
-        span_label=format_seconds(total) if t0 and t1 else "",
+        span_label=format_duration(total) if t0 and t1 else "",
     )
 
 
@@ -686,13 +674,13 @@ def job_page(job: Job, tasks: list[Task], errors: list[JobValidationError], log_
         expected = job.pixxel_created_at + timedelta(seconds=job.estimated_duration)
     if not job.is_terminal and job.estimated_duration:
         remaining = job.estimated_duration - (elapsed_s or 0)
-        eta = "any moment now" if remaining <= 0 else f"about {format_seconds(remaining)} left"
+        eta = "any moment now" if remaining <= 0 else f"about {format_duration(remaining)} left"
     return JobPage(
         job=job,
         tasks=views,
         graph=build_graph(ordered, errors, job.spec, anchors),
         timeline=build_timeline(job, ordered),
-        elapsed=job.time_taken or format_seconds(elapsed_s),
+        elapsed=job.time_taken or format_duration(elapsed_s),
         eta=eta,
         expected_finish=expected,
     )

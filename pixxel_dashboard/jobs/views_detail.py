@@ -25,6 +25,7 @@ from pixxel_dashboard.core.http import HtmxHttpRequest
 from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
 from pixxel_dashboard.pixxel import PixxelError
+from pixxel_dashboard.pixxel.parsing import format_duration
 
 from . import detail
 from .models import Job, JobValidationError, Status, Task
@@ -73,7 +74,7 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "log_q": log_q,
         "oob": oob,
         "token": live_token(job),
-        "synced_ago": detail.format_seconds(
+        "synced_ago": format_duration(
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
         "poll_seconds": POLL_SECONDS,

@@ -184,6 +184,23 @@ def parse_duration(value: Any) -> float | None:
     return None
 
 
+def format_duration(seconds: float | None) -> str:
+    """Whole seconds as a Go duration, the form Pixxel uses: 83 → "1m23s", 3725 → "1h2m5s".
+
+    The inverse of parse_duration (to the second); "" for None.
+    """
+    if seconds is None:
+        return ""
+    total = max(0, int(round(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
 def normalize_status(value: Any) -> tuple[str, str | None]:
     """Pixxel's status word → (one of queued/running/succeeded/failed/unknown, original word)."""
     raw = as_str(value)
