@@ -4,17 +4,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.keys.models import ApiKey
+from tests.plugins.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, base: str, username: str):
-    from tests.conftest import PASSWORD
-
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_an_admin_adds_tests_rotates_and_revokes_the_key(live_server, page: Page, adam, sandbox):

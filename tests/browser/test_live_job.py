@@ -6,18 +6,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.jobs.models import Job
-from tests.conftest import PASSWORD
+from tests.plugins.browser import log_in
 from tests.plugins.jobs import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, base: str, username: str):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def test_a_running_job_updates_live_stops_polling_and_downloads(

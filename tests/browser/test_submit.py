@@ -8,8 +8,7 @@ from playwright.sync_api import Page, expect
 from pixxel_dashboard.jobs.models import Job, Submission
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
-from tests.browser.test_api_keys import log_in
-from tests.plugins.browser import wait_for_htmx
+from tests.plugins.browser import log_in, wait_for_htmx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CREATE = "/v0/workflows/{workflow_id}/jobs"

@@ -35,3 +35,14 @@ def wait_for_htmx(page) -> None:
         "() => window.htmx && !document.querySelector("
         "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+def log_in(page, base: str, username: str) -> None:
+    """Through the login form, as a person would; returns once the login page is left."""
+    from tests.conftest import PASSWORD
+
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
