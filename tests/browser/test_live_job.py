@@ -64,3 +64,39 @@ def test_on_a_phone_a_wide_graph_opens_centred_on_its_first_task(
     box = first.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_polling_pauses_while_the_tab_is_hidden_and_resumes_at_once(
+    live_server, page: Page, acme, alice, pixxel
+):
+    from pixxel_dashboard.sandbox.ids import PROJECT_URBAN, WF_SLOW
+
+    job = submit(acme, alice, pixxel, WF_SLOW, PROJECT_URBAN)  # runs for most of an hour
+    polls: list[float] = []
+    page.on("request", lambda r: polls.append(time.monotonic()) if "/live/" in r.url else None)
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + job.get_absolute_url())
+    page.wait_for_timeout(3_500)
+    assert polls, "a visible page polls"
+
+    def set_hidden(hidden: bool):
+        page.evaluate(
+            """hidden => {
+                Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+                Object.defineProperty(document, "visibilityState",
+                    {configurable: true, get: () => hidden ? "hidden" : "visible"});
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""",
+            hidden,
+        )
+
+    set_hidden(True)
+    page.wait_for_timeout(300)  # a poll already under way may finish
+    before = len(polls)
+    page.wait_for_timeout(7_000)  # two poll intervals and more
+    assert len(polls) == before, "a hidden tab must not poll"
+
+    shown_at = time.monotonic()
+    set_hidden(False)
+    page.wait_for_timeout(1_000)
+    assert any(t >= shown_at for t in polls), "coming back polls at once, not after the interval"
