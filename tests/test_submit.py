@@ -291,12 +291,31 @@ def test_a_rejected_key_is_explained(client_for, bob, acme, alice, sandbox):
     assert submission.http_status == 403 and submission.error_kind == "forbidden"
 
 
-def test_connection_refused_is_explained(client_for, bob, acme_key, settings):
+def test_connection_refused_is_explained_and_not_reconciled(client_for, bob, acme_key, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+
     settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"
     response = post(client_for(bob))
     assert response.status_code == 502
     assert "could not reach" in response.content.decode().lower()
     assert Submission.objects.get().error_kind == "connection"
+    # The request never left: nothing to look for, now or later.
+    assert not DBTaskResult.objects.filter(task_path=reconcile_submission_task.module_path).exists()
+
+
+def test_a_connection_cut_after_sending_is_reconciled(client_for, bob, acme_key, sandbox):
+    from django_tasks_db.models import DBTaskResult
+
+    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+
+    sandbox.inject("reset", method="POST", path_contains="/jobs")  # no job: reset answers first
+    response = post(client_for(bob))
+    assert "may have been created" in response.content.decode()
+    assert Submission.objects.get().error_kind == "connection"
+    assert sandbox.count("GET", CREATE) >= 1  # it looked
+    assert DBTaskResult.objects.filter(task_path=reconcile_submission_task.module_path).exists()
 
 
 def test_without_a_key_the_attempt_is_recorded_with_what_to_do(client_for, bob, acme):

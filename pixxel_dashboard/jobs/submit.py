@@ -33,10 +33,10 @@ logger = logging.getLogger(__name__)
 
 # How far back (Pixxel's clock vs ours) a job may claim to have been created and still be ours.
 RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
-# Failures after which the job may exist upstream: a timeout or a dropped connection after sending,
-# a 5xx (the server may have created it before failing), a 200 with a broken body.
-OUTCOME_UNKNOWN_KINDS = {"timeout", "connection", "server_error", "invalid_response"}
-# No answer came back: the server may still be working on the create.
+# Answers from a server that may have created the job before failing: a 5xx, a garbled 200.
+# (Requests that got no answer at all say so themselves: PixxelError.outcome_unknown.)
+ANSWERED_MAYBE_CREATED = {"server_error", "invalid_response"}
+# The only kinds an unanswered create can fail with; anything else is a definite "no".
 UNANSWERED_KINDS = {"timeout", "connection"}
 # Listings of the workflow's jobs after an unanswered create, and the pause between them.
 RECONCILE_ATTEMPTS = 3
@@ -122,8 +122,8 @@ def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submiss
         # No answer at all (timeout, connection lost after sending): the server may still be
         # creating the job, so look a few times, then once more in the background. An answer
         # (5xx, garbled 200) means the server is done: one look suffices.
-        still_working = error.kind in UNANSWERED_KINDS or error.outcome_unknown
-        if still_working or error.kind in OUTCOME_UNKNOWN_KINDS:
+        still_working = error.outcome_unknown
+        if still_working or error.kind in ANSWERED_MAYBE_CREATED:
             attempts = RECONCILE_ATTEMPTS if still_working else 1
             adopted = _reconcile(req, client, api_key, submission, started, attempts)
             if adopted is not None:
