@@ -291,16 +291,26 @@ def test_a_rejected_key_is_explained(client_for, bob, acme, alice, sandbox):
     assert submission.http_status == 403 and submission.error_kind == "forbidden"
 
 
-def test_connection_refused_is_explained_and_not_reconciled(client_for, bob, acme_key, settings):
-    from django_tasks_db.models import DBTaskResult
-
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
-
-    settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"
+def test_connection_refused_is_explained(client_for, bob, acme_key, settings):
+    settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
     response = post(client_for(bob))
     assert response.status_code == 502
     assert "could not reach" in response.content.decode().lower()
     assert Submission.objects.get().error_kind == "connection"
+
+
+def test_a_create_that_never_left_is_not_reconciled(client_for, bob, acme_key, sandbox, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+
+    client = client_for(bob)
+    client.get(f"{NEW}?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}")  # pre-flight cached
+    settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"  # then the create is refused
+    response = post(client)
+    assert "could not reach" in response.content.decode().lower()
+    submission = Submission.objects.get()
+    assert submission.error_kind == "connection" and submission.latency_ms is not None
     # The request never left: nothing to look for, now or later.
     assert not DBTaskResult.objects.filter(task_path=reconcile_submission_task.module_path).exists()
 
