@@ -117,7 +117,6 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             return job, False
         if not parsed.tasks and job.raw.get("tasks"):
             # list-jobs answers carry no tasks: keep the ones we have.
-            fields.pop("raw")
             fields["raw"] = {**parsed.raw, "tasks": job.raw.get("tasks")}
         for name, value in fields.items():
             setattr(job, name, value)
