@@ -87,3 +87,20 @@ def test_jobs_are_kept_per_organization(acme, globex):
     save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))
     save_job(globex, _running(10, "2026-01-01T10:00:00Z", [10]))
     assert Job.objects.filter(pixxel_id="job-1").count() == 2
+
+
+def test_a_summary_without_tasks_keeps_the_tasks_already_known(acme):
+    save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10, 0]))
+    summary = parsing.parse_job(
+        {
+            "id": "job-1",
+            "workflow_id": "wf-1",
+            "status": "running",
+            "progress": "50%",
+            "updated_at": "2026-01-01T10:02:00Z",
+        }
+    )
+    job, changed = save_job(acme, summary)
+    assert changed and job.progress == 50
+    assert Task.objects.filter(job=job).count() == 2
+    assert len(Job.objects.get().raw["tasks"]) == 2
