@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from pixxel_dashboard.jobs.models import Outcome, Submission
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
@@ -70,3 +71,34 @@ def test_the_list_asks_the_same_number_of_queries_for_3_or_30_jobs(client_for, b
     few = count()
     make_jobs(27)
     assert count() == few <= 10
+
+
+def test_another_organizations_jobs_and_failures_are_neither_listed_nor_counted(
+    client_for, bob, charlie, globex, sandbox, make_jobs
+):
+    ours = make_jobs(1)[0]
+    services.add_key(globex, charlie, "Globex", sandbox.new_key())
+    theirs_client, theirs_key = services.client_for_organization(globex)
+    theirs, _ = save_job(
+        globex,
+        theirs_client.create_job(ids.WF_FAILING, ids.PROJECT_URBAN),
+        submitted_by=charlie,
+        api_key=theirs_key,
+    )
+    Submission.objects.create(
+        organization=globex,
+        user=charlie,
+        project_pixxel_id=ids.PROJECT_URBAN,
+        workflow_pixxel_id="globex-secret-workflow",
+        outcome=Outcome.FAILED,
+        user_message="Globex's failure",
+    )
+
+    for query in ("", f"?workflow={ids.WF_FAILING}", f"?project={ids.PROJECT_URBAN}"):
+        page = client_for(bob).get(JOBS + query).content.decode()
+        assert theirs.get_absolute_url().replace("globex", "acme") not in page
+        assert theirs.pixxel_id not in page
+        assert "globex-secret-workflow" not in page and "Globex's failure" not in page
+    page = client_for(bob).get(JOBS).content.decode()
+    assert ours.get_absolute_url() in page
+    assert "Jobs of Acme Imaging (1)" in page

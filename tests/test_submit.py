@@ -474,6 +474,27 @@ def test_a_garbled_answer_to_create_still_finds_the_job(client_for, bob, acme_ke
     assert Job.objects.get().estimated_cost == Decimal("7")
 
 
+def test_reconciliation_never_adopts_a_job_created_before_the_attempt(
+    client_for, bob, acme, acme_key, sandbox
+):
+    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+
+    # Someone made a job of this workflow an hour ago, outside the dashboard.
+    client, _ = services.client_for_organization(acme)
+    older = client.create_job(ids.WF_LINEAR, ids.PROJECT_AGRI)
+    sandbox.backdate_job(older.id, 3600)
+    # Our create goes unanswered and creates nothing: the older job is all Pixxel lists.
+    sandbox.inject("reset", method="POST", path_contains="/jobs")
+    response = post(client_for(bob))
+    assert "may have been created" in response.content.decode()
+    assert sandbox.count("GET", CREATE) == 3  # it looked, three times
+    reconcile_submission_task.call(Submission.objects.get().pk)  # and once more, later
+
+    submission = Submission.objects.get()
+    assert submission.outcome == Outcome.FAILED and submission.job is None
+    assert not Job.objects.exists()
+
+
 def test_reconciliation_ignores_jobs_already_known(client_for, bob, acme_key, sandbox):
     client = client_for(bob)
     post(client)  # a job of this workflow the dashboard knows

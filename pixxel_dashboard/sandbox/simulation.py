@@ -415,6 +415,15 @@ class Simulation:
             self._remember(job)
             return job_view(job, now)
 
+    def backdate_job(self, job_id: str, seconds: float) -> None:
+        """Move a job's creation into the past (tests: a job someone made well before an attempt)."""
+        with self.lock:
+            for jobs in self._jobs.values():
+                job = jobs.get(job_id)
+                if job is not None:
+                    job.created_at -= seconds
+                    job.plan, job.estimated_end = plan_job(job.workflow, job.created_at)
+
     def _find(self, world: str, workflow_id: str, job_id: str) -> Job | None:
         job = self._jobs.get(world, {}).get(job_id)
         return job if job is not None and job.workflow.id == workflow_id else None

@@ -50,6 +50,9 @@ class SandboxHandle:
     def set_speed(self, speed: float) -> None:
         self.server.set_speed(speed)
 
+    def backdate_job(self, job_id: str, seconds: float) -> None:
+        self.server.simulation.backdate_job(job_id, seconds)
+
 
 @pytest.fixture(scope="session")
 def sandbox_server():
