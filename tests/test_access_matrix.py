@@ -1,7 +1,8 @@
 """Every organization-scoped URL, for every kind of visitor.
 
 Another organization's owner gets 404 (he cannot learn the organization or the object exists), an
-anonymous visitor is sent to log in (403 for the live poll), a member without the role gets 403.
+anonymous visitor is sent to log in (403 for the live poll), a member without the role gets 403, and
+a member with exactly the least role a URL needs gets in.
 """
 
 import pytest
@@ -90,6 +91,14 @@ def test_a_viewer_gets_403_where_a_higher_role_is_needed(
 )
 def test_a_member_gets_403_where_an_admin_is_needed(client_for, bob, world, method, path, role):
     assert call(client_for(bob), method, path, world).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "role"), URLS, ids=IDS)
+def test_the_least_role_allowed_gets_in(client_for, vera, bob, adam, world, method, path, role):
+    least = {"viewer": vera, "member": bob, "admin": adam}[role]
+    response = call(client_for(least), method, path, world)
+    assert response.status_code not in (403, 404), response.status_code
+    assert not (response.status_code == 302 and response.url.startswith("/accounts/login/"))
 
 
 def test_the_live_poll_answers_anonymous_visitors_403_not_a_login_page(client, world):

@@ -67,6 +67,23 @@ def test_rotating_activates_the_new_key_and_revokes_the_old(client_for, alice, a
     assert "Revoked keys" in page and acme_key.masked in page
 
 
+def test_after_rotation_only_the_new_key_is_active_and_used(client_for, alice, acme_key, sandbox):
+    old_last4 = acme_key.last4
+    new_secret = sandbox.new_key()
+    add(client_for(alice), new_secret, label="Rotated")
+    assert ApiKey.objects.active().filter(organization=acme_key.organization).count() == 1
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is not None
+    assert AuditEvent.objects.filter(action="api_key.rotated", target="Rotated").count() == 1
+
+    client, key = services.client_for_organization(acme_key.organization)
+    client.list_projects()
+    client.close()
+    assert key.last4 == new_secret[-4:]
+    sent = sandbox.requests()[-1]["headers"]["Authorization"]
+    assert sent.endswith(new_secret[-4:]) and not sent.endswith(old_last4)
+
+
 def test_revoking_leaves_no_active_key(client_for, alice, acme_key):
     client_for(alice).post(f"{KEYS}{acme_key.pk}/revoke/")
     assert services.active_key(acme_key.organization) is None

@@ -372,6 +372,18 @@ def test_a_replayed_post_shows_the_first_job_and_creates_nothing(
     assert Job.objects.count() == 1 and Submission.objects.count() == 1
 
 
+def test_the_database_holds_one_submission_per_token_within_an_organization(acme, globex):
+    from django.db import IntegrityError, transaction
+
+    token = uuid.uuid4()
+    Submission.objects.create(organization=acme, token=token)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Submission.objects.create(organization=acme, token=token)
+    # Tokens are per organization: another one's equal token is no conflict.
+    Submission.objects.create(organization=globex, token=token)
+    assert Submission.objects.filter(token=token).count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_posts_with_one_token_create_one_job(bob, acme, alice, sandbox):
     services.add_key(acme, alice, "Sandbox", sandbox.new_key())

@@ -97,6 +97,28 @@ def test_one_upstream_call_per_interval_however_often_it_is_asked(acme, alice, p
     assert sandbox.count("GET", JOB_ROUTE) == 1
 
 
+def test_of_two_callers_holding_the_same_stale_job_only_one_calls_upstream(
+    acme, alice, pixxel, sandbox
+):
+    # Both loaded the job before either claimed it: only the database can tell them apart
+    # (the race of two workers or two viewers, made deterministic; runs on both databases).
+    job = submit(acme, alice, pixxel)
+    age_claim(job)
+    first, second = Job.objects.get(pk=job.pk), Job.objects.get(pk=job.pk)
+    assert sync_job(first) is True
+    assert sync_job(second) is False
+    assert sandbox.count("GET", JOB_ROUTE) == 1
+
+
+def test_a_stale_copy_cannot_claim_a_job_whose_sync_stopped(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    age_claim(job)
+    stale = Job.objects.get(pk=job.pk)
+    Job.objects.filter(pk=job.pk).update(sync_stopped=True)  # another process stopped it
+    assert sync_job(stale) is False
+    assert sandbox.count("GET", JOB_ROUTE) == 0
+
+
 def test_twenty_polls_within_an_interval_make_at_most_one_upstream_call(
     acme, alice, bob, vera, client_for, pixxel, sandbox
 ):
