@@ -416,12 +416,13 @@ class Simulation:
             return job_view(job, now)
 
     def backdate_job(self, job_id: str, seconds: float) -> None:
-        """Move a job's creation into the past (tests: a job someone made well before an attempt)."""
+        """Say a job was created `seconds` before the wall clock (tests: a job someone made well
+        before an attempt). Wall time, not the simulated clock, which tests may have moved ahead."""
         with self.lock:
             for jobs in self._jobs.values():
                 job = jobs.get(job_id)
                 if job is not None:
-                    job.created_at -= seconds
+                    job.created_at = min(job.created_at, time.time() - seconds)
                     job.plan, job.estimated_end = plan_job(job.workflow, job.created_at)
 
     def _find(self, world: str, workflow_id: str, job_id: str) -> Job | None:
