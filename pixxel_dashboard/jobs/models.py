@@ -131,6 +131,11 @@ class Job(models.Model):
     exec_updated_at = models.DateTimeField(null=True, blank=True)
     spec = models.JSONField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # The ids we submitted to are authoritative; a different workflow id in Pixxel's answer is kept
+    # here to be shown as a warning, never used to reach the job.
+    reported_workflow_id = models.CharField(max_length=200, blank=True)
+    # "Pixxel reported …" sentences for impossible values: {"job": [...], "tasks": [...]}.
+    pixxel_notes = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +180,12 @@ class Job(models.Model):
     @property
     def status_icon(self) -> str:
         return STATUS_ICONS.get(self.status, "?")
+
+    @property
+    def reported_notes(self) -> list[str]:
+        """What Pixxel said that the page shows as unknown or clamped, the job's before its tasks'."""
+        notes = self.pixxel_notes or {}
+        return [*notes.get("job", ()), *notes.get("tasks", ())]
 
 
 class Task(models.Model):
