@@ -257,6 +257,22 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# One word (or two) per way a submission can fail, for the team's history: the same failure reads
+# the same whatever the HTTP status was (a garbled answer may come with a 200, or with none).
+FAILURE_WORDS = {
+    "bad_request": "Rejected",
+    "unauthorized": "Key not accepted",
+    "forbidden": "Forbidden",
+    "not_found": "Not found",
+    "rate_limited": "Rate limited",
+    "server_error": "Pixxel error",
+    "timeout": "Timed out",
+    "connection": "No connection",
+    "invalid_response": "Garbled answer",
+    "no_key": "No API key",
+}
+
+
 class Submission(models.Model):
     """One attempt to create a job from the dashboard, whatever came of it.
 
@@ -316,3 +332,12 @@ class Submission(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.outcome in (Outcome.SUCCEEDED, Outcome.RECONCILED)
+
+    @property
+    def failure_word(self) -> str:
+        return FAILURE_WORDS.get(self.error_kind, "Failed")
+
+    @property
+    def error_http_status(self) -> int | None:
+        """The HTTP status worth naming beside the word: an error status, not a garbled 200."""
+        return self.http_status if self.http_status and self.http_status >= 400 else None

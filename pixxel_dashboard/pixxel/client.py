@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -607,6 +607,23 @@ def _seg(value: str) -> str:
             user_message=f"{shown} is not a valid Pixxel id ({problem}).",
         )
     return quote(value, safe="")
+
+
+def opens_download(url: str, api_base_url: str) -> bool:
+    """May the dashboard send a browser to this signed download link?
+
+    Only https: links; plain http: only to the host of a plain-http API itself (the local sandbox),
+    so a production dashboard never hands out a link that can be read or changed on the way.
+    """
+    try:
+        link, api = urlsplit(url), urlsplit(api_base_url)
+    except ValueError:
+        return False
+    if not link.hostname:
+        return False
+    if link.scheme == "https":
+        return True
+    return link.scheme == "http" == api.scheme and link.netloc == api.netloc
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

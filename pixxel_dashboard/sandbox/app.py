@@ -38,6 +38,7 @@ FAULTS = (
     "slow",
     "sample-workflow-id",
     "impossible-values",
+    "insecure-link",
 )
 # Faults that answer normally but rewrite the job objects in the answer (as the documented sample
 # does, or as a confused server might): legal JSON, odd content.
@@ -403,6 +404,12 @@ class SandboxApp:
             response = Response(200, response.body[: max(1, len(response.body) // 2)])
         elif fault in ODD_JOB_FAULTS and response.status == 200:
             response = _rewrite_jobs(response, fault)
+        elif fault == "insecure-link" and response.status == 200:
+            body = json.loads(response.body)
+            if isinstance(body, dict) and "signed_url" in body:
+                # The same file, offered over plain http from another host.
+                body["signed_url"] = "http://downloads.example.invalid/" + body["signed_url"]
+                response = json_response(200, body)
         return response
 
     def _dispatch(
