@@ -26,26 +26,13 @@ def chosen_ids(params) -> tuple[str, str]:
 class SubmitJobForm(PlainLabels, forms.Form):
     """Project and workflow are picked from lists (filled from Pixxel) or typed as ids."""
 
-    # The picked values are validated too: a browser can send anything as an option's value.
-    project = forms.CharField(
-        label="Project", required=False, widget=forms.Select, validators=[validate_pixxel_id]
-    )
+    project = forms.CharField(label="Project", required=False, widget=forms.Select)
     project_id = forms.CharField(
-        label="Project id",
-        required=False,
-        max_length=100,
-        help_text=ID_HELP,
-        validators=[validate_pixxel_id],
+        label="Project id", required=False, max_length=100, help_text=ID_HELP
     )
-    workflow = forms.CharField(
-        label="Workflow", required=False, widget=forms.Select, validators=[validate_pixxel_id]
-    )
+    workflow = forms.CharField(label="Workflow", required=False, widget=forms.Select)
     workflow_id = forms.CharField(
-        label="Workflow id",
-        required=False,
-        max_length=100,
-        help_text=ID_HELP,
-        validators=[validate_pixxel_id],
+        label="Workflow id", required=False, max_length=100, help_text=ID_HELP
     )
     token = forms.UUIDField(widget=forms.HiddenInput)
     estimate_seen = forms.DecimalField(required=False, widget=forms.HiddenInput)
@@ -57,13 +44,17 @@ class SubmitJobForm(PlainLabels, forms.Form):
     def clean(self):
         data = super().clean()
         data["project_pixxel_id"], data["workflow_pixxel_id"] = chosen_ids(data)
-        # A field that failed its own validation is already reported (and absent from `data`).
-        if not data["project_pixxel_id"] and not self.has_error("project_id"):
-            if not self.has_error("project"):
-                self.add_error("project", "Choose a project (or type its id).")
-        if not data["workflow_pixxel_id"] and not self.has_error("workflow_id"):
-            if not self.has_error("workflow"):
-                self.add_error("workflow", "Choose a workflow (or type its id).")
+        for what in ("project", "workflow"):
+            chosen = data[f"{what}_pixxel_id"]
+            if not chosen:
+                self.add_error(what, f"Choose a {what} (or type its id).")
+                continue
+            # Typed or picked (a browser can send anything as an option's value), the id goes into
+            # Pixxel URLs: the error is shown by the picker, where the form shows its errors.
+            try:
+                validate_pixxel_id(chosen)
+            except ValidationError as error:
+                self.add_error(what, error)
         return data
 
 

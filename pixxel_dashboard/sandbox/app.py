@@ -39,6 +39,7 @@ FAULTS = (
     "sample-workflow-id",
     "impossible-values",
     "insecure-link",
+    "created-then-500",
 )
 # Faults that answer normally but rewrite the job objects in the answer (as the documented sample
 # does, or as a confused server might): legal JSON, odd content.
@@ -400,6 +401,11 @@ class SandboxApp:
         if fault == "timeout":
             # The request has been handled (a POST has created its job): only the answer is late.
             self.stopping.wait(self.stall_seconds)
+        elif fault == "created-then-500":
+            # The work is done (a POST has created its job), then the server fails to say so.
+            response = error(
+                500, "internal_error", "internal server error after the request was handled"
+            )
         elif fault == "malformed-json":
             response = Response(200, response.body[: max(1, len(response.body) // 2)])
         elif fault in ODD_JOB_FAULTS and response.status == 200:
