@@ -292,3 +292,43 @@ def test_a_garbled_answer_reads_the_same_in_failed_submissions_whatever_its_stat
     assert failures.count("Garbled answer") == 2
     assert "HTTP 200" not in failures and "invalid_response" not in failures
     assert "Pixxel error · HTTP 500" in failures
+
+
+# --- jobs filed wrongly before this fix ---------------------------------------------------------------
+
+
+def test_jobs_filed_under_pixxels_workflow_id_are_refiled_and_synced_again(
+    client_for, bob, acme_key, sandbox
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "pixxel_dashboard.jobs.migrations.0002_pixxel_reported_values"
+    )
+    post(client_for(bob))
+    job = Job.objects.get()
+    # As the old code stored it: under the id Pixxel's answer named, its sync stopped by a 404.
+    Job.objects.filter(pk=job.pk).update(
+        workflow_pixxel_id="<string>", workflow=None, sync_stopped=True, last_sync_error="gone"
+    )
+    migration.refile_jobs_under_the_workflow_we_sent(apps, None)
+    job.refresh_from_db()
+    assert job.workflow_pixxel_id == ids.WF_LINEAR and job.workflow.pixxel_id == ids.WF_LINEAR
+    assert job.reported_workflow_id == "<string>"
+    assert not job.sync_stopped and not job.last_sync_error
+    sandbox.advance(30)
+    assert sync_job(job, force=True) and job.last_synced_at and not job.sync_stopped
+
+
+def test_a_stored_id_the_client_refuses_stops_the_sync_without_a_request(
+    acme, alice, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    Job.objects.filter(pk=job.pk).update(workflow_pixxel_id="a/b")
+    job.refresh_from_db()
+    before = sandbox.stats()["total"]
+    sync_job(job, force=True)
+    assert job.sync_stopped and "not a valid Pixxel id" in job.last_sync_error
+    assert sandbox.stats()["total"] == before

@@ -3,21 +3,41 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def refile_jobs_under_the_workflow_we_sent(apps, schema_editor):
+    """Jobs filed under the workflow id Pixxel's answer named (e.g. "<string>") go back under the
+    one their submission sent; a sync stopped by asking the wrong path starts again."""
+    Submission = apps.get_model("jobs", "Submission")
+    Job = apps.get_model("jobs", "Job")
+    submissions = Submission.objects.filter(job__isnull=False).exclude(
+        workflow_pixxel_id=models.F("job__workflow_pixxel_id")
+    )
+    for submission in submissions.select_related("job").iterator():
+        job = submission.job
+        Job.objects.filter(pk=job.pk).update(
+            reported_workflow_id=job.workflow_pixxel_id[:200],
+            workflow_pixxel_id=submission.workflow_pixxel_id,
+            workflow_id=submission.workflow_id,
+            sync_stopped=False,
+            sync_failures=0,
+            last_sync_error="",
+        )
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='pixxel_notes',
+            model_name="job",
+            name="pixxel_notes",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='job',
-            name='reported_workflow_id',
+            model_name="job",
+            name="reported_workflow_id",
             field=models.CharField(blank=True, max_length=200),
         ),
+        migrations.RunPython(refile_jobs_under_the_workflow_we_sent, migrations.RunPython.noop),
     ]
