@@ -119,3 +119,11 @@ def test_a_summary_without_tasks_keeps_the_tasks_already_known(acme):
     assert changed and job.progress == 50
     assert Task.objects.filter(job=job).count() == 2
     assert len(Job.objects.get().raw["tasks"]) == 2
+
+
+def test_a_large_job_reporting_nonsense_everywhere_gets_a_bounded_warning(acme):
+    tasks = [{"id": f"t{i}", "name": f"task {i}", "progress": 200} for i in range(30)]
+    job, _ = save_job(acme, parsing.parse_job({"id": "job-1", "workflow_id": "wf", "tasks": tasks}))
+    notes = Job.objects.get(pk=job.pk).reported_notes
+    assert notes[0] == "Task task 0: Pixxel reported progress 200: shown as 100 %."
+    assert len(notes) == 21 and notes[-1] == "… and 10 more about other tasks."

@@ -32,6 +32,9 @@ def _reported_workflow_id(parsed: px.Job, ours: str) -> str:
     return theirs[:200] if theirs and theirs != ours else ""
 
 
+MAX_TASK_NOTES = 20
+
+
 def _notes(parsed: px.Job, previous: dict | None) -> dict:
     task_notes = [
         f"Task {task.name or task.id or i + 1}: {note}"
@@ -40,6 +43,10 @@ def _notes(parsed: px.Job, previous: dict | None) -> dict:
     ]
     if not parsed.tasks and previous:
         task_notes = previous.get("tasks", [])  # a list-jobs answer says nothing about tasks
+    elif len(task_notes) > MAX_TASK_NOTES:
+        # A 2,000-task job reporting nonsense everywhere needs a warning, not 2,000 of them.
+        more = len(task_notes) - MAX_TASK_NOTES
+        task_notes = [*task_notes[:MAX_TASK_NOTES], f"… and {more} more about other tasks."]
     return {"job": list(parsed.notes), "tasks": task_notes}
 
 
