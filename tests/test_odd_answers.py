@@ -12,12 +12,13 @@ from pixxel_dashboard.keys import services
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.pixxel.client import opens_download
 from pixxel_dashboard.sandbox import ids
-from tests.plugins.jobs import JOB_ROUTE, finish, mark_synced, submit
+from tests.plugins.jobs import JOB_ROUTE, finish, mark_synced, poll_url, submit
 
 NEW = "/o/acme/jobs/new/"
 IMPORT = "/o/acme/jobs/import/"
 CREATE = "/v0/workflows/{workflow_id}/jobs"
 WARNING = "Pixxel's answer names workflow <code>&lt;string&gt;</code>"
+HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -83,6 +84,10 @@ def test_an_answer_naming_our_workflow_again_clears_the_warning(client_for, bob,
     post(client_for(bob))
     job = Job.objects.get()
     assert job.reported_workflow_id == "<string>"
+    mark_synced(job)
+    # The live header (what a poll swaps in) carries the warning too.
+    fragment = client_for(bob).get(poll_url(job, v="stale", s="queued"), headers=HTMX)
+    assert WARNING in fragment.content.decode() and "<html" not in fragment.content.decode()
     sandbox.advance(30)
     sync_job(job, force=True)
     assert job.reported_workflow_id == ""
