@@ -20,7 +20,9 @@ def test_the_documented_sample_is_persisted_field_by_field(acme, bob):
     assert job.progress is None
     assert job.cost == Decimal("123") and job.estimated_cost == Decimal("100")
     assert job.estimated_duration == 123
-    assert job.time_taken == "<string>" and job.time_taken_seconds is None
+    # Not a duration: nothing shown as the time taken; Pixxel's text stays in the raw document.
+    assert job.time_taken == "" and job.time_taken_seconds is None
+    assert job.raw["time_taken"] == "<string>"
     for stamp in ("pixxel_created_at", "pixxel_updated_at", "finished_at"):
         assert getattr(job, stamp) is None
     assert job.exec_created_at is None and job.exec_updated_at is None
@@ -32,13 +34,26 @@ def test_the_documented_sample_is_persisted_field_by_field(acme, bob):
     assert task.pixxel_id == "<string>" and task.name == "<string>"
     assert task.block_id == task.block_name == task.block_version == "<string>"
     assert task.status == Status.UNKNOWN and task.status_raw == "<string>"
-    assert task.state_msg == "<string>" and task.progress == 123
+    assert task.state_msg == "<string>" and task.progress == 100  # 123 % clamped, with a note
     assert task.depends_on == ["<string>"] and task.disclaimer == ["<string>"]
-    assert task.estimated_time_duration == 123 and task.time_taken == "<string>"
+    assert task.estimated_time_duration == 123 and task.time_taken == ""
     assert task.err_msg == "<string>" and task.failure_type == "<string>"
     assert task.inputs == task.result == task.info_logs == "{"
     assert task.recv_time is None and task.block_inf_start_time is None
     assert task.raw == json.loads(CREATE_JOB_SAMPLE)["tasks"][0]
+
+    # Every impossible value is flagged, the job's first, then each task's (named).
+    assert job.reported_notes[:7] == [
+        "Pixxel reported progress “<string>”: shown as unknown.",
+        "Pixxel reported “<string>” as the creation time: shown as unknown.",
+        "Pixxel reported “<string>” as the update time: shown as unknown.",
+        "Pixxel reported “<string>” as the finish time: shown as unknown.",
+        "Pixxel reported “<string>” as the start time: shown as unknown.",
+        "Pixxel reported “<string>” as the execution update time: shown as unknown.",
+        "Pixxel reported “<string>” as the time taken: shown as unknown.",
+    ]
+    assert job.reported_notes[7] == "Task <string>: Pixxel reported progress 123: shown as 100 %."
+    assert len(job.reported_notes) == 7 + 9  # the task's progress, 7 timestamps, its time taken
 
     (error,) = job.validation_errors.all()
     assert error.component_name == error.from_component == error.to_component == "<string>"
@@ -104,3 +119,11 @@ def test_a_summary_without_tasks_keeps_the_tasks_already_known(acme):
     assert changed and job.progress == 50
     assert Task.objects.filter(job=job).count() == 2
     assert len(Job.objects.get().raw["tasks"]) == 2
+
+
+def test_a_large_job_reporting_nonsense_everywhere_gets_a_bounded_warning(acme):
+    tasks = [{"id": f"t{i}", "name": f"task {i}", "progress": 200} for i in range(30)]
+    job, _ = save_job(acme, parsing.parse_job({"id": "job-1", "workflow_id": "wf", "tasks": tasks}))
+    notes = Job.objects.get(pk=job.pk).reported_notes
+    assert notes[0] == "Task task 0: Pixxel reported progress 200: shown as 100 %."
+    assert len(notes) == 21 and notes[-1] == "… and 10 more about other tasks."

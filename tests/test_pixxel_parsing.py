@@ -118,7 +118,8 @@ def test_it_parses_the_documented_create_job_sample_verbatim():
     assert task.id == "<string>"
     assert task.name == "<string>"
     assert task.status == "unknown"
-    assert task.progress == 123
+    assert task.progress == 100  # 123 % is impossible: clamped, and said so
+    assert "Pixxel reported progress 123: shown as 100 %." in task.notes
     assert task.estimated_time_duration == 123
     assert task.depends_on == ["<string>"]
     assert task.disclaimer == ["<string>"]

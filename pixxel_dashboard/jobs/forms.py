@@ -1,10 +1,19 @@
 import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from pixxel_dashboard.accounts.forms import PlainLabels
+from pixxel_dashboard.pixxel.client import id_problem
 
 ID_HELP = "Not in the list? Type its id."
+
+
+def validate_pixxel_id(value: str) -> None:
+    """An id the Pixxel client would refuse to put in a URL path is a form error, not a request."""
+    problem = id_problem(value)
+    if value and problem is not None:
+        raise ValidationError(f"Not a valid Pixxel id: {problem}.", code="invalid_pixxel_id")
 
 
 def chosen_ids(params) -> tuple[str, str]:
@@ -35,10 +44,17 @@ class SubmitJobForm(PlainLabels, forms.Form):
     def clean(self):
         data = super().clean()
         data["project_pixxel_id"], data["workflow_pixxel_id"] = chosen_ids(data)
-        if not data["project_pixxel_id"]:
-            self.add_error("project", "Choose a project (or type its id).")
-        if not data["workflow_pixxel_id"]:
-            self.add_error("workflow", "Choose a workflow (or type its id).")
+        for what in ("project", "workflow"):
+            chosen = data[f"{what}_pixxel_id"]
+            if not chosen:
+                self.add_error(what, f"Choose a {what} (or type its id).")
+                continue
+            # Typed or picked (a browser can send anything as an option's value), the id goes into
+            # Pixxel URLs: the error is shown by the picker, where the form shows its errors.
+            try:
+                validate_pixxel_id(chosen)
+            except ValidationError as error:
+                self.add_error(what, error)
         return data
 
 
@@ -47,5 +63,9 @@ def new_token() -> str:
 
 
 class ImportJobsForm(PlainLabels, forms.Form):
-    workflow_id = forms.CharField(label="Workflow id", max_length=100)
-    project_id = forms.CharField(label="Project id", max_length=100, required=False)
+    workflow_id = forms.CharField(
+        label="Workflow id", max_length=100, validators=[validate_pixxel_id]
+    )
+    project_id = forms.CharField(
+        label="Project id", max_length=100, required=False, validators=[validate_pixxel_id]
+    )

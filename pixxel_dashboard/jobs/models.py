@@ -131,6 +131,11 @@ class Job(models.Model):
     exec_updated_at = models.DateTimeField(null=True, blank=True)
     spec = models.JSONField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # The ids we submitted to are authoritative; a different workflow id in Pixxel's answer is kept
+    # here to be shown as a warning, never used to reach the job.
+    reported_workflow_id = models.CharField(max_length=200, blank=True)
+    # "Pixxel reported …" sentences for impossible values: {"job": [...], "tasks": [...]}.
+    pixxel_notes = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +180,12 @@ class Job(models.Model):
     @property
     def status_icon(self) -> str:
         return STATUS_ICONS.get(self.status, "?")
+
+    @property
+    def reported_notes(self) -> list[str]:
+        """What Pixxel said that the page shows as unknown or clamped, the job's before its tasks'."""
+        notes = self.pixxel_notes or {}
+        return [*notes.get("job", ()), *notes.get("tasks", ())]
 
 
 class Task(models.Model):
@@ -246,6 +257,22 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# One word (or two) per way a submission can fail, for the team's history: the same failure reads
+# the same whatever the HTTP status was (a garbled answer may come with a 200, or with none).
+FAILURE_WORDS = {
+    "bad_request": "Rejected",
+    "unauthorized": "Key not accepted",
+    "forbidden": "Forbidden",
+    "not_found": "Not found",
+    "rate_limited": "Rate limited",
+    "server_error": "Pixxel error",
+    "timeout": "Timed out",
+    "connection": "No connection",
+    "invalid_response": "Garbled answer",
+    "no_key": "No API key",
+}
+
+
 class Submission(models.Model):
     """One attempt to create a job from the dashboard, whatever came of it.
 
@@ -305,3 +332,12 @@ class Submission(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.outcome in (Outcome.SUCCEEDED, Outcome.RECONCILED)
+
+    @property
+    def failure_word(self) -> str:
+        return FAILURE_WORDS.get(self.error_kind, "Failed")
+
+    @property
+    def error_http_status(self) -> int | None:
+        """The HTTP status worth naming beside the word: an error status, not a garbled 200."""
+        return self.http_status if self.http_status and self.http_status >= 400 else None

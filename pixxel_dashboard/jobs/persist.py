@@ -22,6 +22,34 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+def _duration_text(item: px.Job | px.Task) -> str:
+    # Pixxel's own wording ("1m23s") is shown as is, but only when it means a duration.
+    return "" if item.time_taken_seconds is None else _text(item.time_taken)[:60]
+
+
+def _reported_workflow_id(parsed: px.Job, ours: str) -> str:
+    theirs = parsed.workflow_id or ""
+    return theirs[:200] if theirs and theirs != ours else ""
+
+
+MAX_TASK_NOTES = 20
+
+
+def _notes(parsed: px.Job, previous: dict | None) -> dict:
+    task_notes = [
+        f"Task {task.name or task.id or i + 1}: {note}"
+        for i, task in enumerate(parsed.tasks)
+        for note in task.notes
+    ]
+    if not parsed.tasks and previous:
+        task_notes = previous.get("tasks", [])  # a list-jobs answer says nothing about tasks
+    elif len(task_notes) > MAX_TASK_NOTES:
+        # A 2,000-task job reporting nonsense everywhere needs a warning, not 2,000 of them.
+        more = len(task_notes) - MAX_TASK_NOTES
+        task_notes = [*task_notes[:MAX_TASK_NOTES], f"… and {more} more about other tasks."]
+    return {"job": list(parsed.notes), "tasks": task_notes}
+
+
 def _job_fields(parsed: px.Job) -> dict:
     return {
         "status": parsed.status,
@@ -29,7 +57,7 @@ def _job_fields(parsed: px.Job) -> dict:
         "progress": parsed.progress,
         "cost": _credits(parsed.cost),
         "estimated_duration": parsed.estimated_duration,
-        "time_taken": _text(parsed.time_taken)[:60],
+        "time_taken": _duration_text(parsed),
         "time_taken_seconds": parsed.time_taken_seconds,
         "created_by_pixxel": _text(parsed.created_by)[:200],
         "pixxel_created_at": parsed.created_at,
@@ -66,7 +94,7 @@ def _task_row(job: Job, position: int, task: px.Task) -> Task:
         block_inf_start_time=task.block_inf_start_time,
         block_inf_end_time=task.block_inf_end_time,
         estimated_time_duration=task.estimated_time_duration,
-        time_taken=_text(task.time_taken)[:60],
+        time_taken=_duration_text(task),
         time_taken_seconds=task.time_taken_seconds,
         err_msg=_text(task.err_msg),
         failure_type=_text(task.failure_type)[:60],
@@ -85,8 +113,10 @@ TASK_UPDATE_FIELDS = [
 def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
     """Create or update the organization's Job from a parsed Pixxel job; returns (job, changed).
 
-    `local` sets dashboard-side fields on creation only (project, workflow, submitted_by, api_key,
-    source, repeat_of, estimated_cost). A job answer without tasks (list-jobs) leaves tasks alone.
+    `local` sets dashboard-side fields on creation only (workflow_pixxel_id, project, workflow,
+    submitted_by, api_key, source, repeat_of, estimated_cost). A job answer without tasks (list-jobs)
+    leaves tasks alone. The workflow id we sent (`workflow_pixxel_id`) is the one the job is filed
+    under and reached by; Pixxel's `workflow_id` only fills in when we have none.
     """
     with transaction.atomic():
         job = (
@@ -96,13 +126,16 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         )
         fields = _job_fields(parsed)
         if job is None:
+            ours = local.pop("workflow_pixxel_id", "") or parsed.workflow_id or ""
             job = Job.objects.create(
                 organization=organization,
                 pixxel_id=parsed.id,
-                workflow_pixxel_id=parsed.workflow_id or local.pop("workflow_pixxel_id", ""),
+                workflow_pixxel_id=ours,
+                reported_workflow_id=_reported_workflow_id(parsed, ours),
+                pixxel_notes=_notes(parsed, None),
                 version=1,
                 **fields,
-                **{k: v for k, v in local.items() if k != "workflow_pixxel_id"},
+                **local,
             )
             _replace_children(job, parsed)
             return job, True
@@ -118,6 +151,8 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         if not parsed.tasks and job.raw.get("tasks"):
             # list-jobs answers carry no tasks: keep the ones we have.
             fields["raw"] = {**parsed.raw, "tasks": job.raw.get("tasks")}
+        fields["reported_workflow_id"] = _reported_workflow_id(parsed, job.workflow_pixxel_id)
+        fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1

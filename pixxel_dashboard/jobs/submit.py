@@ -5,8 +5,9 @@ A duplicate upstream job costs the customer credits, so:
   called (unique per organization): a double click, a refresh or a replayed POST finds that row and
   shows its job instead of calling Pixxel again;
 - job creation is never retried automatically (the client guarantees this);
-- when the create call times out (the job may exist), the workflow's recent jobs are listed and the
-  one created since the attempt is adopted.
+- when the create call may have worked despite failing (no answer, a 5xx, a garbled 200), the
+  workflow's recent jobs are listed a few times and the one created since the attempt is adopted;
+  one more look follows in the background.
 """
 
 import logging
@@ -38,7 +39,7 @@ RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
 ANSWERED_MAYBE_CREATED = {"server_error", "invalid_response"}
 # The only kinds an unanswered create can fail with; anything else is a definite "no".
 UNANSWERED_KINDS = {"timeout", "connection"}
-# Listings of the workflow's jobs after an unanswered create, and the pause between them.
+# Listings of the workflow's jobs after a create that may have worked, and the pause between them.
 RECONCILE_ATTEMPTS = 3
 RECONCILE_PAUSE_SECONDS = 1.0
 # A last look, in the background, for a job the server created even later.
@@ -119,23 +120,26 @@ def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submiss
         parsed = client.create_job(req.workflow_id, req.project_id)
     except PixxelError as error:
         latency = int((time.monotonic() - clock) * 1000)
-        # No answer at all (timeout, connection lost after sending): the server may still be
-        # creating the job, so look a few times, then once more in the background. An answer
-        # (5xx, garbled 200) means the server is done: one look suffices.
-        still_working = error.outcome_unknown
-        if still_working or error.kind in ANSWERED_MAYBE_CREATED:
-            attempts = RECONCILE_ATTEMPTS if still_working else 1
-            adopted = _reconcile(req, client, api_key, submission, started, attempts)
+        # No answer at all (timeout, connection lost after sending), a 5xx or a garbled 200: the
+        # job may exist, or appear a moment later (a server that answered badly may still have
+        # created it), so look a few times, then once more in the background.
+        if maybe_created(error):
+            adopted = _reconcile(req, client, api_key, submission, started, RECONCILE_ATTEMPTS)
             if adopted is not None:
                 return _succeeded(req, submission, adopted, Outcome.RECONCILED, 200, latency)
         _failed(req, submission, error, latency)
-        if still_working:
+        if maybe_created(error):
             _schedule_late_reconcile(submission)
         return submission
 
     latency = client.last_latency_ms or int((time.monotonic() - clock) * 1000)
     job = _save_new_job(req, parsed, api_key, submission)
     return _succeeded(req, submission, job, Outcome.SUCCEEDED, client.last_status or 200, latency)
+
+
+def maybe_created(error: PixxelError) -> bool:
+    """Could the create call that failed with `error` have created the job anyway?"""
+    return error.outcome_unknown or error.kind in ANSWERED_MAYBE_CREATED
 
 
 def _save_new_job(req: SubmitRequest, parsed, api_key: ApiKey, submission: Submission) -> Job:
@@ -248,11 +252,12 @@ def _schedule_late_reconcile(submission: Submission) -> None:
 
 @task()
 def reconcile_submission_task(submission_id: int) -> None:
-    """Adopt the job of a submission whose create call went unanswered, if Pixxel made it late."""
+    """Adopt the job of a submission whose create call may have worked, if Pixxel made it late."""
     submission = (
         Submission.objects.select_related("organization", "user", "repeat_of")
         .filter(pk=submission_id, outcome=Outcome.FAILED, job__isnull=True)
-        .filter(error_kind__in=UNANSWERED_KINDS)  # a definite "no" is never adopted
+        # A definite "no" is never adopted (only those queued by `submit` reach here anyway).
+        .filter(error_kind__in=UNANSWERED_KINDS | ANSWERED_MAYBE_CREATED)
         .first()
     )
     if submission is None:

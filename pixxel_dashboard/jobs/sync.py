@@ -100,6 +100,8 @@ def _record_failure(job: Job, message: str, *, stop: bool = False) -> None:
 def _is_stop(err: PixxelError) -> bool:
     if err.kind in STOP_KINDS:
         return True
+    if err.kind == px_errors.BAD_REQUEST and err.status is None:
+        return True  # refused by the client itself (an id that is not an id): it never will work
     return err.kind == px_errors.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
 
 

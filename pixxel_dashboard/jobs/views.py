@@ -305,7 +305,13 @@ def import_jobs(request: HtmxHttpRequest, org: str):
     form = ImportJobsForm(request.POST)
     back = reverse("job_list", args=[organization.slug])
     if not form.is_valid():
-        messages.error(request, "Give the id of the workflow whose jobs to import.")
+        typed = [
+            error for field in ("workflow_id", "project_id") for error in form.errors.get(field, ())
+        ]
+        if form.data.get("workflow_id", "").strip() and typed:
+            messages.error(request, f"Nothing imported. {' '.join(typed)}")
+        else:
+            messages.error(request, "Give the id of the workflow whose jobs to import.")
         return redirect(back)
     workflow_id = form.cleaned_data["workflow_id"].strip()
     try:

@@ -25,6 +25,7 @@ from pixxel_dashboard.core.http import HtmxHttpRequest
 from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
 from pixxel_dashboard.pixxel import PixxelError
+from pixxel_dashboard.pixxel.client import opens_download
 from pixxel_dashboard.pixxel.parsing import format_duration
 
 from . import detail
@@ -141,8 +142,15 @@ def _download(request, organization, membership, job: Job, fetch, what: str):
         return _back(job)
     finally:
         client.close()
-    if not download.signed_url or not download.signed_url.startswith(("https://", "http://")):
+    if not download.signed_url:
         messages.error(request, "Pixxel has not prepared the download yet. Try again in a minute.")
+        return _back(job)
+    if not opens_download(download.signed_url, client.base_url):
+        messages.error(
+            request,
+            "Pixxel returned a link the dashboard will not open (it is not an https: link). "
+            "Trying again will not help; tell the dashboard's administrators if it keeps happening.",
+        )
         return _back(job)
     context = _context(request, organization, membership, job)
     context.update(download_url=download.signed_url, download_what=what)

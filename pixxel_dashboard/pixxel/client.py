@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -572,9 +572,58 @@ _STATUS_KINDS = {
 }
 
 
+# Pixxel's ids are UUIDs; this bound leaves room for other forms without letting a path grow unbounded.
+MAX_ID_LENGTH = 100
+
+
+def id_problem(value: object) -> str | None:
+    """Why `value` cannot be used as a Pixxel id in a URL path, or None if it can.
+
+    Percent-encoding alone is not enough: `.` and `..` survive it and a server (or a proxy) may
+    resolve them as "this/parent path", so the request would reach another resource.
+    """
+    if not isinstance(value, str) or not value:
+        return "an id is required"
+    if len(value) > MAX_ID_LENGTH:
+        return f"an id is at most {MAX_ID_LENGTH} characters"
+    if value in (".", ".."):
+        return "an id cannot be . or .."
+    if any(ch in "/\\" or ch.isspace() or not ch.isprintable() for ch in value):
+        return "an id cannot contain slashes, spaces or control characters"
+    return None
+
+
 def _seg(value: str) -> str:
-    """A path segment, escaped so an id can never add segments or a query."""
-    return quote(str(value), safe="")
+    """A path segment, validated then escaped, so an id can never add segments or a query.
+
+    A bad id is refused here, before any request is sent.
+    """
+    problem = id_problem(value)
+    if problem is not None:
+        shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
+        raise PixxelError(
+            BAD_REQUEST,
+            f"refused to send {shown}: {problem}",
+            user_message=f"{shown} is not a valid Pixxel id ({problem}).",
+        )
+    return quote(value, safe="")
+
+
+def opens_download(url: str, api_base_url: str) -> bool:
+    """May the dashboard send a browser to this signed download link?
+
+    Only https: links; plain http: only to the host of a plain-http API itself (the local sandbox),
+    so a production dashboard never hands out a link that can be read or changed on the way.
+    """
+    try:
+        link, api = urlsplit(url), urlsplit(api_base_url)
+    except ValueError:
+        return False
+    if not link.hostname:
+        return False
+    if link.scheme == "https":
+        return True
+    return link.scheme == "http" == api.scheme and link.netloc == api.netloc
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -122,6 +122,14 @@ def parse_datetime(value: Any) -> datetime | None:
 
     Go's zero time ("0001-01-01T00:00:00Z") means "not set" and is None too.
     """
+    parsed = _any_datetime(value)
+    if parsed is None or parsed.year <= 1:
+        return None
+    return parsed
+
+
+def _any_datetime(value: Any) -> datetime | None:
+    """parse_datetime without the "zero time means not set" rule."""
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -133,11 +141,7 @@ def parse_datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if parsed.year <= 1:
-        return None
-    return parsed
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 _GO_UNITS = {
@@ -269,6 +273,72 @@ def _decode_bytes(data: bytes) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         return text
+
+
+# Impossible values -------------------------------------------------------------------------------
+
+# Timestamps of a job or a task (the dataclass fields carry the JSON keys' names), as a note names them.
+_TIMESTAMPS = {
+    "created_at": "the creation time",
+    "updated_at": "the update time",
+    "finished_at": "the finish time",
+    "exec_created_at": "the start time",
+    "exec_updated_at": "the execution update time",
+    "recv_time": "the time received",
+    "send_time": "the time sent",
+    "block_inf_start_time": "the inference start time",
+    "block_inf_end_time": "the inference end time",
+}
+_ESTIMATES = {
+    "estimated_duration": "the expected duration",
+    "estimated_time_duration": "the expected duration",
+}
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _shown(value: Any) -> str:
+    """A reported value as a note quotes it: short, and always recognisably Pixxel's own text."""
+    if not isinstance(value, str):
+        return json.dumps(value, default=str)[:40]
+    return f"“{value[:39]}…”" if len(value) > 40 else f"“{value}”"
+
+
+def flag_impossible[T: (Job, Task)](data: dict, parsed: T) -> T:
+    """Values no job can have become unknown (or clamped), each with a "Pixxel reported …" note.
+
+    A progress of 150 % or a cost of -5 shown as a fact would mislead; the raw value stays in `raw`.
+    """
+    notes = parsed.notes
+    reported = data.get("progress")
+    if parsed.progress is None and _given(reported):
+        notes.append(f"Pixxel reported progress {_shown(reported)}: shown as unknown.")
+    elif parsed.progress is not None and not 0 <= parsed.progress <= 100:
+        parsed.progress = min(100, max(0, parsed.progress))
+        notes.append(f"Pixxel reported progress {_shown(reported)}: shown as {parsed.progress} %.")
+    for key, what in _TIMESTAMPS.items():
+        reported = data.get(key)
+        if hasattr(parsed, key) and _given(reported) and _any_datetime(reported) is None:
+            notes.append(f"Pixxel reported {_shown(reported)} as {what}: shown as unknown.")
+    reported = data.get("time_taken")
+    seconds = parsed.time_taken_seconds
+    if _given(reported) and (seconds is None or seconds < 0):
+        parsed.time_taken_seconds = None
+        notes.append(f"Pixxel reported {_shown(reported)} as the time taken: shown as unknown.")
+    for key, what in _ESTIMATES.items():
+        value = getattr(parsed, key, None)
+        if value is not None and value < 0:
+            setattr(parsed, key, None)
+            notes.append(f"Pixxel reported {_shown(data.get(key))} as {what}: shown as unknown.")
+    cost = getattr(parsed, "cost", None)
+    if cost is not None and cost < 0:
+        parsed.cost = None
+        notes.append(
+            f"Pixxel reported a cost of {_shown(data.get('cost'))} credits: shown as unknown."
+        )
+    return parsed
 
 
 # Containers ---------------------------------------------------------------------------------------
@@ -408,7 +478,7 @@ def parse_task(data: Any) -> Task:
     data = _object(data, "a task")
     status, status_raw = normalize_status(data.get("status"))
     time_taken = as_str(data.get("time_taken"))
-    return Task(
+    task = Task(
         id=as_str(data.get("id")),
         name=as_str(data.get("name")),
         status=status,
@@ -435,6 +505,7 @@ def parse_task(data: Any) -> Task:
         info_logs=parse_raw_json(data.get("info_logs")),
         raw=data,
     )
+    return flag_impossible(data, task)
 
 
 @_never_raises_other
@@ -442,7 +513,7 @@ def parse_job(data: Any) -> Job:
     """The full job object (create, get) or a list item (no tasks)."""
     data = _object(data, "a job")
     status, status_raw = normalize_status(data.get("status"))
-    return Job(
+    job = Job(
         id=as_str(data.get("id")),
         workflow_id=as_str(data.get("workflow_id")),
         created_by=as_str(data.get("created_by")),
@@ -463,6 +534,7 @@ def parse_job(data: Any) -> Job:
         spec=parse_raw_json(data.get("spec")),
         raw=data,
     )
+    return flag_impossible(data, job)
 
 
 @_never_raises_other

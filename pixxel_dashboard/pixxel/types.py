@@ -141,6 +141,8 @@ class Task:
     result: RawJSON = field(default_factory=RawJSON, repr=False)
     info_logs: RawJSON = field(default_factory=RawJSON, repr=False)
     raw: dict = field(default_factory=dict, repr=False)
+    # "Pixxel reported …" sentences for impossible values (shown as unknown or clamped instead).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def is_terminal(self) -> bool:
@@ -168,6 +170,7 @@ class Job:
     val_errors: list[ValError] = field(default_factory=list)
     spec: RawJSON = field(default_factory=RawJSON, repr=False)
     raw: dict = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list)  # as on Task
 
     @property
     def is_terminal(self) -> bool:

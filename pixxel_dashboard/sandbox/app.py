@@ -28,7 +28,22 @@ from .simulation import Simulation, rfc3339, world_of
 
 logger = logging.getLogger("pixxel_dashboard.sandbox")
 
-FAULTS = ("timeout", "500", "502-html", "malformed-json", "429", "reset", "slow")
+FAULTS = (
+    "timeout",
+    "500",
+    "502-html",
+    "malformed-json",
+    "429",
+    "reset",
+    "slow",
+    "sample-workflow-id",
+    "impossible-values",
+    "insecure-link",
+    "created-then-500",
+)
+# Faults that answer normally but rewrite the job objects in the answer (as the documented sample
+# does, or as a confused server might): legal JSON, odd content.
+ODD_JOB_FAULTS = ("sample-workflow-id", "impossible-values")
 RANDOM_FAULTS = ("500", "502-html", "429", "malformed-json", "slow")
 ENCODINGS = ("json", "bytes", "base64")
 MAX_STATS = 1000
@@ -157,6 +172,25 @@ def _headers_from_environ(environ: dict[str, Any]) -> dict[str, str]:
         elif key in {"CONTENT_TYPE", "CONTENT_LENGTH"} and value:
             headers[key.replace("_", "-").title()] = value
     return headers
+
+
+def _odd_job(job: dict[str, Any], fault: str) -> None:
+    if fault == "sample-workflow-id":
+        job["workflow_id"] = "<string>"  # what Pixxel's documented sample literally says
+        return
+    job.update(progress="150%", cost=-5, created_at="<string>", time_taken="<string>")
+    for task in job.get("tasks") or []:
+        task.update(progress=250, finished_at="<string>", time_taken="-3s")
+
+
+def _rewrite_jobs(response: Response, fault: str) -> Response:
+    """A job answer (get, create, list) with its job objects rewritten by an odd-answer fault."""
+    body = json.loads(response.body)
+    jobs = body.get("jobs") if isinstance(body.get("jobs"), list) else [body]
+    for job in jobs:
+        if isinstance(job, dict) and "workflow_id" in job and "progress" in job:
+            _odd_job(job, fault)
+    return json_response(200, body)
 
 
 class SandboxApp:
@@ -367,8 +401,21 @@ class SandboxApp:
         if fault == "timeout":
             # The request has been handled (a POST has created its job): only the answer is late.
             self.stopping.wait(self.stall_seconds)
+        elif fault == "created-then-500":
+            # The work is done (a POST has created its job), then the server fails to say so.
+            response = error(
+                500, "internal_error", "internal server error after the request was handled"
+            )
         elif fault == "malformed-json":
             response = Response(200, response.body[: max(1, len(response.body) // 2)])
+        elif fault in ODD_JOB_FAULTS and response.status == 200:
+            response = _rewrite_jobs(response, fault)
+        elif fault == "insecure-link" and response.status == 200:
+            body = json.loads(response.body)
+            if isinstance(body, dict) and "signed_url" in body:
+                # The same file, offered over plain http from another host.
+                body["signed_url"] = "http://downloads.example.invalid/" + body["signed_url"]
+                response = json_response(200, body)
         return response
 
     def _dispatch(
