@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core import signing
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
+from pixxel_dashboard.core.credits import as_credits
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.pixxel import types as px
 
@@ -19,6 +21,9 @@ from .models import Project, Workflow
 
 CATALOG_MAX_AGE = timedelta(minutes=5)
 PREFLIGHT_CACHE_SECONDS = 60
+# How long the estimate shown on a form stays the one kept with the job it submits.
+ESTIMATE_SHOWN_MAX_AGE = 3600
+_ESTIMATE_SALT = "pixxel_dashboard.jobs.estimate-shown"
 
 
 def _stale(newest) -> bool:
@@ -152,3 +157,31 @@ def preflight(
     )
     cache.set(cache_key, result, PREFLIGHT_CACHE_SECONDS)
     return result
+
+
+def sign_estimate(membership, project_id: str, workflow_id: str, estimate) -> str:
+    """The estimate a pre-flight showed, signed for the form: the browser carries it, never sets it."""
+    if estimate is None:
+        return ""
+    shown = [membership.organization_id, membership.user_id, project_id, workflow_id, str(estimate)]
+    return signing.dumps(shown, salt=_ESTIMATE_SALT)
+
+
+def estimate_shown(signed: str, membership, project_id: str, workflow_id: str) -> Decimal | None:
+    """The estimate this member was shown for this workflow (None if missing, forged or stale)."""
+    if not signed:
+        return None
+    try:
+        org_id, user_id, project, workflow, estimate = signing.loads(
+            signed, salt=_ESTIMATE_SALT, max_age=ESTIMATE_SHOWN_MAX_AGE
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if [org_id, user_id, project, workflow] != [
+        membership.organization_id,
+        membership.user_id,
+        project_id,
+        workflow_id,
+    ]:
+        return None
+    return as_credits(estimate)

@@ -26,7 +26,8 @@ class SubmitJobForm(PlainLabels, forms.Form):
         label="Workflow id", required=False, max_length=100, help_text=ID_HELP
     )
     token = forms.UUIDField(widget=forms.HiddenInput)
-    estimate_seen = forms.DecimalField(required=False, widget=forms.HiddenInput)
+    # The pre-flight's estimate, signed by the server (catalog.sign_estimate): never a number.
+    estimate_seen = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
     repeat = forms.CharField(required=False, widget=forms.HiddenInput)
     confirm_validation_errors = forms.BooleanField(
         label="Submit anyway: I have read the validation errors", required=False

@@ -47,7 +47,14 @@ class Picker:
     def context(self, **extra):
         # The client and key stay in the view: templates have no business with them.
         shown = {k: v for k, v in self.__dict__.items() if k not in ("client", "api_key")}
-        return {**shown, **extra}
+        return {**shown, "estimate_seen": self.signed_estimate(), **extra}
+
+    def signed_estimate(self) -> str:
+        if self.preflight is None:
+            return ""
+        return catalog.sign_estimate(
+            self.membership, self.project_id, self.workflow_id, self.preflight.estimated_cost
+        )
 
 
 def _connect(picker: Picker) -> None:
@@ -207,8 +214,12 @@ def _post_submission(request, organization, membership):
                 "Tick the box to submit anyway.",
             ),
         )
-    # Keep the estimate the member saw on the form (for estimate vs actual), else the fresh one.
-    req.estimated_cost = data.get("estimate_seen") or checks.estimated_cost
+    # Keep the estimate the server showed this member (signed on the form), else the fresh one:
+    # a number typed into the POST is never trusted.
+    shown = catalog.estimate_shown(
+        data["estimate_seen"], membership, req.project_id, req.workflow_id
+    )
+    req.estimated_cost = shown if shown is not None else checks.estimated_cost
     submission = submit.submit(req, picker.client, picker.api_key)
     return _answer(request, picker, submission)
 
