@@ -241,6 +241,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pixxel Dashboard <nor
 
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", "7", minimum=1)
 
+# Job submissions (each one costs credits): at most this many per member and per organization in
+# a sliding window; a refused attempt is recorded as a failed submission.
+SUBMISSION_RATE_WINDOW_SECONDS = envint("SUBMISSION_RATE_WINDOW_SECONDS", "60", minimum=1)
+SUBMISSION_RATE_PER_MEMBER = envint("SUBMISSION_RATE_PER_MEMBER", "10", minimum=1)
+SUBMISSION_RATE_PER_ORGANIZATION = envint("SUBMISSION_RATE_PER_ORGANIZATION", "30", minimum=1)
+
 # Pixxel API.
 PIXXEL_API_BASE_URL = envurl("PIXXEL_API_BASE_URL", "https://api.pixxel.space")
 PIXXEL_CONNECT_TIMEOUT = envfloat("PIXXEL_CONNECT_TIMEOUT", "5")

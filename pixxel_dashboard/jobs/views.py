@@ -247,6 +247,8 @@ def _answer(request, picker: Picker, submission: Submission, replay=False):
         url = reverse("job_list", args=[picker.organization.slug])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     picker.submission = submission
+    if submission.error_kind == submit.RATE_LIMITED:
+        return _form_again(request, picker, status=429)
     return _form_again(request, picker, status=502 if submission.http_status != 400 else 400)
 
 
