@@ -261,6 +261,11 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pixxel Dashboard <noreply@localhost>")
 
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", "7", minimum=1)
+# Invitations are emails from our address: at most this many per hour, per inviter and per org.
+INVITATIONS_PER_INVITER_PER_HOUR = envint("INVITATIONS_PER_INVITER_PER_HOUR", "10", minimum=1)
+INVITATIONS_PER_ORGANIZATION_PER_HOUR = envint(
+    "INVITATIONS_PER_ORGANIZATION_PER_HOUR", "20", minimum=1
+)
 
 # Job submissions (each one costs credits): at most this many per member and per organization in
 # a sliding window; a refused attempt is recorded as a failed submission.
@@ -304,5 +309,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes announces itself at every start; its lockout warnings still show.
+        "axes.apps": {"level": "WARNING"},
+    },
 }

@@ -1,18 +1,35 @@
 """Membership rules in one place: views call these, never edit Membership rows themselves."""
 
+import logging
+from datetime import timedelta
+
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Invitation, Membership, Organization, Role, hash_token, record_event
+from .models import (
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    hash_token,
+    one_line,
+    record_event,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class MembershipError(Exception):
     """A membership change the rules forbid; the message is shown to the user."""
+
+
+class TooManyInvitations(MembershipError):
+    """The hourly invitation limit (per inviter or per organization) is reached."""
 
 
 def unique_slug(name: str) -> str:
@@ -31,23 +48,51 @@ def create_organization(name: str, owner) -> Organization:
     return organization
 
 
+def _check_invitation_rate(organization, invited_by) -> None:
+    """Invitations are emails from our address: limit them so they can't be used as a relay."""
+    recent = Invitation.objects.filter(created_at__gte=timezone.now() - timedelta(hours=1))
+    per_inviter = settings.INVITATIONS_PER_INVITER_PER_HOUR
+    if recent.filter(invited_by=invited_by).count() >= per_inviter:
+        raise TooManyInvitations(
+            f"You have sent {per_inviter} invitations in the last hour, the most allowed. "
+            "Try again later."
+        )
+    per_org = settings.INVITATIONS_PER_ORGANIZATION_PER_HOUR
+    if recent.filter(organization=organization).count() >= per_org:
+        raise TooManyInvitations(
+            f"{organization.name} has sent {per_org} invitations in the last hour, the most "
+            "allowed. Try again later."
+        )
+
+
+@transaction.atomic
 def invite(organization, email: str, role: str, invited_by, request=None) -> Invitation:
     if role == Role.OWNER and not _is_owner(organization, invited_by):
         raise MembershipError("Only an owner can invite another owner.")
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise MembershipError(f"{email} is already a member of {organization.name}.")
+    _check_invitation_rate(organization, invited_by)
+    # Atomic: if the email cannot be sent, no invitation row is left behind.
     invitation, token = Invitation.issue(organization, email, role, invited_by)
     path = reverse("accept_invitation", args=[token])
     link = request.build_absolute_uri(path) if request else path
-    send_mail(
-        subject=f"You are invited to {organization.name} on Pixxel Dashboard",
-        message=render_to_string(
-            "accounts/invitation_email.txt",
-            {"organization": organization, "invitation": invitation, "link": link},
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invitation.email],
-    )
+    try:
+        send_mail(
+            # One line whatever was stored before names were validated: a header cannot break.
+            subject=f"You are invited to {one_line(organization.name)} on Pixxel Dashboard",
+            message=render_to_string(
+                "accounts/invitation_email.txt",
+                {"organization": organization, "invitation": invitation, "link": link},
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[invitation.email],
+        )
+    except (OSError, BadHeaderError):
+        # Rolls the invitation back (atomic): nothing half-done, and a message instead of a 500.
+        logger.exception("could not send the invitation email for %s", organization.slug)
+        raise MembershipError(
+            "The invitation email could not be sent. Nothing was saved; try again later."
+        ) from None
     record_event(organization, invited_by, "invitation.created", invitation.email, role=role)
     return invitation
 

@@ -104,6 +104,8 @@ def invite_member(request: HtmxHttpRequest, org: str):
             )
         except services.MembershipError as exc:
             form.add_error(None, str(exc))
+            if isinstance(exc, services.TooManyInvitations):
+                return _render_members(request, organization, membership, form, status=429)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("members", organization.slug)
