@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, send_mail
+from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -87,7 +87,7 @@ def invite(organization, email: str, role: str, invited_by, request=None) -> Inv
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[invitation.email],
         )
-    except (OSError, BadHeaderError):
+    except (OSError, ValueError):  # SMTP trouble; a header Django refuses (ValueError)
         # Rolls the invitation back (atomic): nothing half-done, and a message instead of a 500.
         logger.exception("could not send the invitation email for %s", organization.slug)
         raise MembershipError(

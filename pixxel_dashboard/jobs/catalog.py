@@ -84,7 +84,12 @@ def workflows(
     query: str = "",
     refresh: bool = False,
 ) -> list[Workflow]:
-    """A project's workflows (every page), optionally filtered by name."""
+    """A project's workflows (every page), optionally filtered by name.
+
+    A project not kept yet (an id typed on a GET) is only read from Pixxel: a GET never writes.
+    """
+    if project.pk is None:
+        return _unsaved_workflows(organization, client, project, query)
     rows = Workflow.objects.filter(organization=organization, project=project)
     newest = rows.aggregate(t=Max("fetched_at"))["t"]
     if client is not None and (refresh or _stale(newest)):
@@ -111,6 +116,19 @@ def workflows(
     return list(rows.order_by("name", "pixxel_id"))
 
 
+def _unsaved_workflows(organization, client, project: Project, query: str) -> list[Workflow]:
+    if client is None:
+        return []
+    found = [
+        Workflow(organization=organization, pixxel_id=remote.id, name=(remote.name or "")[:200])
+        for remote in client.list_workflows(project_id=project.pixxel_id)
+        if remote.id
+    ]
+    if query:
+        found = [w for w in found if query.lower() in w.name.lower()]
+    return sorted(found, key=lambda w: (w.name, w.pixxel_id))
+
+
 @dataclass
 class Preflight:
     """What a member sees before submitting: the workflow, its estimate, its validation errors."""
@@ -126,7 +144,10 @@ class Preflight:
 def preflight(
     organization, client: PixxelClient, api_key_id: int, workflow_id: str, project_id: str
 ) -> Preflight:
-    """Get workflow + estimate (cached briefly per key, so the panel and the submit agree)."""
+    """Get workflow + estimate (cached briefly per key, so the panel and the submit agree).
+
+    Only reads: the panel is a GET. A submission keeps what it learnt with `remember`.
+    """
     cache_key = f"preflight:{organization.pk}:{api_key_id}:{project_id}:{workflow_id}"
     cached = cache.get(cache_key)
     if cached is not None:
@@ -137,6 +158,15 @@ def preflight(
         workflow=workflow,
         estimated_cost=None if estimate is None else Decimal(str(estimate)),
     )
+    cache.set(cache_key, result, PREFLIGHT_CACHE_SECONDS)
+    return result
+
+
+def remember(
+    organization, client: PixxelClient, project_id: str, workflow_id: str, checks: Preflight
+) -> None:
+    """Keep the project and workflow a submission checked, so history and costs can name them."""
+    workflow = checks.workflow
     project = ensure_project(organization, project_id)
     if not project.name:
         # A typed (or never listed) project: name it once, so history and costs can.
@@ -153,10 +183,8 @@ def preflight(
         project,
         name=(workflow.name or "")[:200],
         description=workflow.description or "",
-        estimated_cost=result.estimated_cost,
+        estimated_cost=checks.estimated_cost,
     )
-    cache.set(cache_key, result, PREFLIGHT_CACHE_SECONDS)
-    return result
 
 
 def sign_estimate(membership, project_id: str, workflow_id: str, estimate) -> str:

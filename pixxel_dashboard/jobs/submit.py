@@ -45,7 +45,7 @@ RECONCILE_PAUSE_SECONDS = 1.0
 # A last look, in the background, for a job the server created even later.
 LATE_RECONCILE_DELAY = timedelta(seconds=30)
 # The error kind of an attempt refused by the submission rate limit (never sent to Pixxel).
-RATE_LIMITED = "rate_limited"
+RATE_LIMITED = "too_many_submissions"
 # A duplicate request waits this long for the first one to finish, then reports "still submitting".
 DUPLICATE_WAIT_SECONDS = 3.0
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.cache import cache
 from django.db import connection
 
 from pixxel_dashboard.accounts.models import Membership
@@ -13,7 +14,7 @@ from pixxel_dashboard.jobs import catalog
 from pixxel_dashboard.jobs.models import Job, Submission, Workflow
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
-from pixxel_dashboard.pixxel import PixxelError
+from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.pixxel.parsing import parse_estimate, parse_job, parse_workflow
 from pixxel_dashboard.sandbox import ids
 
@@ -50,15 +51,21 @@ def test_a_posted_estimate_is_never_kept(client_for, bob, acme_key, posted):
         assert client.get(url, follow=True).status_code == 200
 
 
-def test_the_estimate_shown_by_the_preflight_is_the_one_kept(client_for, bob, acme_key):
+def test_the_estimate_shown_by_the_preflight_is_the_one_kept(
+    client_for, bob, acme_key, monkeypatch
+):
     client = client_for(bob)
     fragment = client.get(PREFLIGHT, headers={"HX-Request": "true"}).content.decode()
     signed = fragment.split('name="estimate_seen" value="')[1].split('"')[0]
-    shown = workflow_estimate()
+    membership = Membership.objects.get(user=bob)
+    shown = catalog.estimate_shown(signed, membership, ids.PROJECT_AGRI, ids.WF_LINEAR)
+    assert shown is not None and f"{shown:.0f} credits" in fragment
     # Pixxel's estimate changes after the member saw it: the job keeps what was shown.
-    Workflow.objects.update(estimated_cost=shown + 1)
+    cache.clear()
+    monkeypatch.setattr(PixxelClient, "estimate", lambda self, workflow_id: shown + 1)
     assert submit(client, estimate_seen=signed).status_code == 302
     assert Job.objects.get().estimated_cost == shown
+    assert workflow_estimate() == shown + 1
 
 
 def test_a_signed_estimate_for_another_workflow_or_member_is_ignored(
