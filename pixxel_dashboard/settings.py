@@ -66,7 +66,10 @@ def envurl(name: str, default: str) -> str:
     return value
 
 
-DEBUG = envbool("DEBUG", "true")
+# Off unless set: a forgotten variable must never put production in debug mode. `make run` and the
+# tests set it.
+DEBUG = envbool("DEBUG", "false")
+_LOCAL_HINT = " (For local development set DEBUG=true, as `make run` does.)"
 
 # A development key is only acceptable while DEBUG is on; production must bring its own.
 _DEV_SECRET_KEY = "django-insecure-local-development-only-do-not-deploy"
@@ -76,12 +79,14 @@ if not DEBUG and (
 ):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off "
-        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')." + _LOCAL_HINT
     )
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host(s) when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must name the site's host(s) when DEBUG is off." + _LOCAL_HINT
+    )
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_NAME = os.environ.get("SITE_NAME", "Pixxel Dashboard")
 
@@ -111,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pixxel_dashboard.accounts.middleware.private_pages",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -297,7 +303,7 @@ for _key in PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
 if not DEBUG and not PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
         "PIXXEL_DASHBOARD_ENCRYPTION_KEYS must be set when DEBUG is off: it encrypts the stored "
-        "Pixxel API keys."
+        "Pixxel API keys." + _LOCAL_HINT
     )
 
 # Background work: django.tasks with the database backend; run `manage.py db_worker`.

@@ -5,8 +5,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from pixxel_dashboard.accounts.models import Membership
