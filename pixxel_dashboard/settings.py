@@ -317,7 +317,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # django-axes announces itself at every start; its lockout warnings still show.
-        "axes.apps": {"level": "WARNING"},
+        # django-axes is chatty at INFO (every start, every login); its lockout warnings still show.
+        "axes": {"level": "WARNING"},
     },
 }

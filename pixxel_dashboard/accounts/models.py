@@ -147,6 +147,23 @@ class Invitation(models.Model):
         return self.accepted_at is None and self.revoked_at is None and not self.is_expired
 
 
+class EmailVerification(models.Model):
+    """An address given at sign-up and not proved yet. No row: verified (or an account an operator
+    made). Until verified it accepts no invitation and does not block its real owner's sign-up."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_verification",
+    )
+    email = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.email} (unverified)"
+
+
 class AuditEvent(models.Model):
     """Who did what in an organization. Later features record their own actions here too."""
 

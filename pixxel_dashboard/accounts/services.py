@@ -1,6 +1,7 @@
 """Membership rules in one place: views call these, never edit Membership rows themselves."""
 
 import logging
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import verification
 from .models import (
+    ROLE_RANK,
     Invitation,
     Membership,
     Organization,
@@ -33,10 +36,12 @@ class TooManyInvitations(MembershipError):
 
 
 def unique_slug(name: str) -> str:
+    """The name's slug; if taken, with a short random suffix: "org-a-2" would tell that "org-a"
+    exists (an organization outsiders must not learn of)."""
     base = slugify(name)[:50] or "org"
-    slug, n = base, 2
+    slug = base
     while Organization.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
+        slug = f"{base}-{secrets.token_hex(3)}"
     return slug
 
 
@@ -128,6 +133,11 @@ def accept_invitation(token: str, user) -> Membership:
             f"This invitation was sent to another email address. Sign in as that user, "
             f"or ask for an invitation to {user.email or 'your address'}."
         )
+    if not verification.is_verified(user):
+        raise InvitationProblem(
+            f"Confirm your email address first: open the link we sent to {user.email}, "
+            "then accept the invitation."
+        )
     membership, created = Membership.objects.get_or_create(
         user=user, organization=invitation.organization, defaults={"role": invitation.role}
     )
@@ -174,6 +184,7 @@ def change_role(actor_membership: Membership, target: Membership, new_role: str)
     old_role = target.role
     target.role = new_role
     target.save(update_fields=["role"])
+    _revoke_invitations_beyond_role(actor_membership.user, target, new_role)
     record_event(
         organization,
         actor_membership.user,
@@ -199,6 +210,27 @@ def remove_member(actor_membership: Membership, target: Membership) -> None:
         role=target.role,
     )
     target.delete()
+    _revoke_invitations_beyond_role(actor_membership.user, target, None)
+
+
+def _revoke_invitations_beyond_role(actor, target: Membership, role: str | None) -> None:
+    """Pending invitations die with the inviter's power: when removed (role None) or demoted, those
+    they could no longer send (any, below admin; an owner's invitation, below owner) are revoked."""
+    pending = Invitation.objects.pending().filter(
+        organization=target.organization, invited_by=target.user
+    )
+    if role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.ADMIN]:
+        pending = pending.filter(role=Role.OWNER) if role != Role.OWNER else pending.none()
+    for invitation in pending:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        record_event(
+            target.organization,
+            actor,
+            "invitation.revoked",
+            invitation.email,
+            reason="the inviter was removed" if role is None else "the inviter lost the role",
+        )
 
 
 def revoke_invitation(actor_membership: Membership, invitation: Invitation) -> None:
