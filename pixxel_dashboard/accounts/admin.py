@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from .models import AuditEvent, Invitation, Membership, Organization, record_event
+from .models import (
+    AuditEvent,
+    EmailVerification,
+    Invitation,
+    Membership,
+    Organization,
+    record_event,
+)
 
 
 def audit_admin_change(request, obj, what: str, verb: str, changed=(), initial=None) -> None:
@@ -84,3 +91,12 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action",)
     search_fields = ("target", "organization__name", "actor__username")
     readonly_fields = ("organization", "actor", "action", "target", "details", "created_at")
+
+
+@admin.register(EmailVerification)
+class EmailVerificationAdmin(admin.ModelAdmin):
+    """Accounts whose sign-up address is not confirmed yet (deleting a row confirms it)."""
+
+    list_display = ("user", "email", "sent_at")
+    search_fields = ("user__username", "email")
+    readonly_fields = ("user", "email", "sent_at")
