@@ -25,6 +25,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 
 # The embedded default: SQLite, the Pixxel sandbox, a background worker, the web server, a demo login.
 run: export PIXXEL_API_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export DEBUG ?= true
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -34,6 +35,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py db_worker & \
 	$(PY) manage.py runserver 127.0.0.1:$(WEB_PORT)
 
+test: export DEBUG ?= true
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -7,6 +7,7 @@ with ImproperlyConfigured instead of surfacing later as odd behaviour.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,7 +66,10 @@ def envurl(name: str, default: str) -> str:
     return value
 
 
-DEBUG = envbool("DEBUG", "true")
+# Off unless set: a forgotten variable must never put production in debug mode. `make run` and the
+# tests set it.
+DEBUG = envbool("DEBUG", "false")
+_LOCAL_HINT = " (For local development set DEBUG=true, as `make run` does.)"
 
 # A development key is only acceptable while DEBUG is on; production must bring its own.
 _DEV_SECRET_KEY = "django-insecure-local-development-only-do-not-deploy"
@@ -75,12 +79,14 @@ if not DEBUG and (
 ):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off "
-        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')." + _LOCAL_HINT
     )
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host(s) when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must name the site's host(s) when DEBUG is off." + _LOCAL_HINT
+    )
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_NAME = os.environ.get("SITE_NAME", "Pixxel Dashboard")
 
@@ -94,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "axes",
     "pixxel_dashboard.core",
     "pixxel_dashboard.accounts",
     "pixxel_dashboard.pixxel",
@@ -109,10 +116,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pixxel_dashboard.accounts.middleware.private_pages",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pixxel_dashboard.urls"
@@ -169,6 +179,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every authentication (our login page and the admin's) before the model backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after LOGIN_FAILURE_LIMIT failures for a username, or from an address, further
+# attempts are refused (HTTP 429) for LOGIN_LOCKOUT_MINUTES; a success resets the count.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5", minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15", minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind TRUSTED_PROXY_COUNT reverse proxies the client's address is in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0" if DEBUG else "1", minimum=0)
+AXES_CLIENT_IP_CALLABLE = "pixxel_dashboard.accounts.throttle.client_ip"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -240,6 +267,17 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pixxel Dashboard <noreply@localhost>")
 
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", "7", minimum=1)
+# Invitations are emails from our address: at most this many per hour, per inviter and per org.
+INVITATIONS_PER_INVITER_PER_HOUR = envint("INVITATIONS_PER_INVITER_PER_HOUR", "10", minimum=1)
+INVITATIONS_PER_ORGANIZATION_PER_HOUR = envint(
+    "INVITATIONS_PER_ORGANIZATION_PER_HOUR", "20", minimum=1
+)
+
+# Job submissions (each one costs credits): at most this many per member and per organization in
+# a sliding window; a refused attempt is recorded as a failed submission.
+SUBMISSION_RATE_WINDOW_SECONDS = envint("SUBMISSION_RATE_WINDOW_SECONDS", "60", minimum=1)
+SUBMISSION_RATE_PER_MEMBER = envint("SUBMISSION_RATE_PER_MEMBER", "10", minimum=1)
+SUBMISSION_RATE_PER_ORGANIZATION = envint("SUBMISSION_RATE_PER_ORGANIZATION", "30", minimum=1)
 
 # Pixxel API.
 PIXXEL_API_BASE_URL = envurl("PIXXEL_API_BASE_URL", "https://api.pixxel.space")
@@ -265,7 +303,7 @@ for _key in PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
 if not DEBUG and not PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
         "PIXXEL_DASHBOARD_ENCRYPTION_KEYS must be set when DEBUG is off: it encrypts the stored "
-        "Pixxel API keys."
+        "Pixxel API keys." + _LOCAL_HINT
     )
 
 # Background work: django.tasks with the database backend; run `manage.py db_worker`.
@@ -277,5 +315,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes is chatty at INFO (every start, every login); its lockout warnings still show.
+        "axes": {"level": "WARNING"},
+    },
 }

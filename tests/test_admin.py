@@ -22,6 +22,7 @@ def admin_client_with_data(admin_client, acme, alice, pixxel):
         "accounts/membership",
         "accounts/invitation",
         "accounts/auditevent",
+        "accounts/emailverification",
         "keys/apikey",
         "jobs/job",
         "jobs/task",

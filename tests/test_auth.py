@@ -24,21 +24,6 @@ def test_it_signs_up_a_new_user_and_asks_for_an_organization(client, db):
     assert client.get("/orgs/new/").status_code == 200
 
 
-def test_sign_up_refuses_an_email_that_already_has_an_account(client, alice):
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "username": "alice2",
-            "email": "ALICE@example.com",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
-    assert response.status_code == 200
-    assert "An account with this email address already exists." in response.content.decode()
-    assert not get_user_model().objects.filter(username="alice2").exists()
-
-
 def test_sign_up_keeps_a_safe_next_and_drops_a_foreign_one(client, db):
     data = {"username": "erin", "email": "erin@example.com", "password1": PASSWORD}
     data["password2"] = PASSWORD

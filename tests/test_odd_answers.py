@@ -150,7 +150,7 @@ def test_other_characters_are_percent_encoded_into_their_one_segment(pixxel, san
 def test_a_typed_id_that_is_not_an_id_is_a_form_error(client_for, bob, acme_key, sandbox, field):
     response = post(client_for(bob), **{field: "../../v0/projects"})
     assert response.status_code == 400
-    assert "Not a valid Pixxel id" in response.content.decode()
+    assert "is not a Pixxel id" in response.content.decode()
     assert not Submission.objects.exists()
     assert sandbox.count("POST", CREATE) == 0
     assert not any(".." in r["path"] for r in sandbox.requests())
@@ -158,7 +158,7 @@ def test_a_typed_id_that_is_not_an_id_is_a_form_error(client_for, bob, acme_key,
 
 def test_importing_an_id_that_is_not_an_id_says_so(client_for, alice, acme_key, sandbox):
     response = client_for(alice).post(IMPORT, {"workflow_id": "../projects"}, follow=True)
-    assert "Nothing imported. Not a valid Pixxel id" in response.content.decode()
+    assert "Nothing imported. “../projects” is not a Pixxel id" in response.content.decode()
     assert not any(".." in r["path"] for r in sandbox.requests())
 
 

@@ -9,6 +9,7 @@ import pytest
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.sandbox import ids
 from pixxel_dashboard.sandbox.contract import validate_response
+from pixxel_dashboard.sandbox.simulation import fingerprint
 
 JOBS = "/v0/workflows/{workflow_id}/jobs"
 JOB = "/v0/workflows/{workflow_id}/jobs/{job_id}"
@@ -206,7 +207,7 @@ def test_it_sends_the_raw_key_and_names_the_dashboard(client, sandbox, key):
     client.list_projects()
 
     headers = sandbox.requests()[-1]["headers"]
-    assert headers["Authorization"] == key
+    assert headers["Authorization"] == fingerprint(key)
     assert headers["User-Agent"] == ("PixxelDashboard/0.1.0 (+https://github.com/pixxel-dashboard)")
     assert headers["Accept"] == "application/json"
 

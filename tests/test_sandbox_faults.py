@@ -7,6 +7,7 @@ import requests
 
 from pixxel_dashboard.sandbox import contract, ids
 from pixxel_dashboard.sandbox.server import SandboxServer
+from pixxel_dashboard.sandbox.simulation import fingerprint
 
 JOBS = f"/v0/workflows/{ids.WF_LINEAR}/jobs"
 CREATE_ROUTE = "/v0/workflows/{workflow_id}/jobs"
@@ -171,7 +172,7 @@ def test_stats_count_each_request_once_by_route_and_keep_the_headers(sandbox):
     assert first["method"] == "POST"
     assert first["path"] == JOBS
     assert first["query"] == {"project_id": ids.PROJECT_AGRI}
-    assert first["headers"]["Authorization"] == key
+    assert first["headers"]["Authorization"] == fingerprint(key)
     assert first["route"] == CREATE_ROUTE
     over_http = requests.get(sandbox.base_url + "/_sandbox/stats", timeout=5).json()
     assert over_http["by_route"] == stats["by_route"]

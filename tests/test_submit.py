@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from pixxel_dashboard.accounts.models import AuditEvent
+from pixxel_dashboard.accounts.models import AuditEvent, Membership
+from pixxel_dashboard.jobs import catalog
 from pixxel_dashboard.jobs.models import Job, JobValidationError, Outcome, Status, Submission
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
@@ -28,6 +29,12 @@ def form_data(workflow=ids.WF_LINEAR, project=ids.PROJECT_AGRI, **extra):
 
 def post(client, **extra):
     return client.post(NEW, form_data(**extra))
+
+
+def shown(user, estimate, workflow=ids.WF_LINEAR, project=ids.PROJECT_AGRI):
+    """The estimate as a pre-flight panel shows it to `user` (signed by the server)."""
+    membership = Membership.objects.get(user=user)
+    return catalog.sign_estimate(membership, project, workflow, Decimal(estimate))
 
 
 # --- the form -----------------------------------------------------------------------------------
@@ -154,7 +161,7 @@ def test_submitting_persists_the_job_its_tasks_and_the_submission(
     client_for, bob, acme, acme_key, sandbox
 ):
     client = client_for(bob)
-    response = post(client, estimate_seen="42")
+    response = post(client, estimate_seen=shown(bob, "42"))
     job = Job.objects.get()
     assert response.status_code == 302
     assert response.url == f"/o/acme/jobs/{job.pixxel_id}/"
@@ -480,7 +487,7 @@ def test_the_background_check_leaves_a_definite_failure_alone(
 
 def test_a_garbled_answer_to_create_still_finds_the_job(client_for, bob, acme_key, sandbox):
     sandbox.inject("malformed-json", method="POST", path_contains="/jobs")
-    response = post(client_for(bob), estimate_seen="7")
+    response = post(client_for(bob), estimate_seen=shown(bob, "7"))
     assert response.status_code == 302
     assert Submission.objects.get().outcome == Outcome.RECONCILED
     assert Job.objects.get().estimated_cost == Decimal("7")

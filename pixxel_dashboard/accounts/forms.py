@@ -23,10 +23,9 @@ class SignupForm(PlainLabels, UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
+        # Never "this address already has an account": that would tell anyone who is registered.
+        # The address is verified by a link (accounts.verification); its owner is told instead.
+        return self.cleaned_data["email"].lower()
 
 
 class OrganizationForm(PlainLabels, forms.ModelForm):

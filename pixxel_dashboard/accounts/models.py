@@ -1,14 +1,42 @@
 import hashlib
+import re
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+ORGANIZATION_NAME_MAX_LENGTH = 80
+# A scheme, "www." or a domain name: an organization's name goes into emails from our address,
+# so it must not carry a link.
+_URL_LIKE = re.compile(r"\w+://|www\.|\b[\w-]+(\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
+
+
+def validate_organization_name(value: str) -> None:
+    """One line of plain text: no line breaks or other control characters, no links."""
+    if len(value) > ORGANIZATION_NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the name to {ORGANIZATION_NAME_MAX_LENGTH} characters or fewer."
+        )
+    if any(
+        unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+        for ch in value
+    ):
+        raise ValidationError("The name must be one line, without control characters.")
+    if _URL_LIKE.search(value):
+        raise ValidationError("The name must not contain a web address or domain name.")
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace (line breaks included) as one space: safe in a header."""
+    return " ".join(text.split())
+
 
 class Organization(models.Model):
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[validate_organization_name])
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -117,6 +145,23 @@ class Invitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and not self.is_expired
+
+
+class EmailVerification(models.Model):
+    """An address given at sign-up and not proved yet. No row: verified (or an account an operator
+    made). Until verified it accepts no invitation and does not block its real owner's sign-up."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_verification",
+    )
+    email = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.email} (unverified)"
 
 
 class AuditEvent(models.Model):

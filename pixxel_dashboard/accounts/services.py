@@ -1,5 +1,9 @@
 """Membership rules in one place: views call these, never edit Membership rows themselves."""
 
+import logging
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -8,18 +12,36 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Invitation, Membership, Organization, Role, hash_token, record_event
+from . import verification
+from .models import (
+    ROLE_RANK,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    hash_token,
+    one_line,
+    record_event,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class MembershipError(Exception):
     """A membership change the rules forbid; the message is shown to the user."""
 
 
+class TooManyInvitations(MembershipError):
+    """The hourly invitation limit (per inviter or per organization) is reached."""
+
+
 def unique_slug(name: str) -> str:
+    """The name's slug; if taken, with a short random suffix: "org-a-2" would tell that "org-a"
+    exists (an organization outsiders must not learn of)."""
     base = slugify(name)[:50] or "org"
-    slug, n = base, 2
+    slug = base
     while Organization.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
+        slug = f"{base}-{secrets.token_hex(3)}"
     return slug
 
 
@@ -31,23 +53,51 @@ def create_organization(name: str, owner) -> Organization:
     return organization
 
 
+def _check_invitation_rate(organization, invited_by) -> None:
+    """Invitations are emails from our address: limit them so they can't be used as a relay."""
+    recent = Invitation.objects.filter(created_at__gte=timezone.now() - timedelta(hours=1))
+    per_inviter = settings.INVITATIONS_PER_INVITER_PER_HOUR
+    if recent.filter(invited_by=invited_by).count() >= per_inviter:
+        raise TooManyInvitations(
+            f"You have sent {per_inviter} invitations in the last hour, the most allowed. "
+            "Try again later."
+        )
+    per_org = settings.INVITATIONS_PER_ORGANIZATION_PER_HOUR
+    if recent.filter(organization=organization).count() >= per_org:
+        raise TooManyInvitations(
+            f"{organization.name} has sent {per_org} invitations in the last hour, the most "
+            "allowed. Try again later."
+        )
+
+
+@transaction.atomic
 def invite(organization, email: str, role: str, invited_by, request=None) -> Invitation:
     if role == Role.OWNER and not _is_owner(organization, invited_by):
         raise MembershipError("Only an owner can invite another owner.")
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise MembershipError(f"{email} is already a member of {organization.name}.")
+    _check_invitation_rate(organization, invited_by)
+    # Atomic: if the email cannot be sent, no invitation row is left behind.
     invitation, token = Invitation.issue(organization, email, role, invited_by)
     path = reverse("accept_invitation", args=[token])
     link = request.build_absolute_uri(path) if request else path
-    send_mail(
-        subject=f"You are invited to {organization.name} on Pixxel Dashboard",
-        message=render_to_string(
-            "accounts/invitation_email.txt",
-            {"organization": organization, "invitation": invitation, "link": link},
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invitation.email],
-    )
+    try:
+        send_mail(
+            # One line whatever was stored before names were validated: a header cannot break.
+            subject=f"You are invited to {one_line(organization.name)} on Pixxel Dashboard",
+            message=render_to_string(
+                "accounts/invitation_email.txt",
+                {"organization": organization, "invitation": invitation, "link": link},
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[invitation.email],
+        )
+    except (OSError, ValueError):  # SMTP trouble; a header Django refuses (ValueError)
+        # Rolls the invitation back (atomic): nothing half-done, and a message instead of a 500.
+        logger.exception("could not send the invitation email for %s", organization.slug)
+        raise MembershipError(
+            "The invitation email could not be sent. Nothing was saved; try again later."
+        ) from None
     record_event(organization, invited_by, "invitation.created", invitation.email, role=role)
     return invitation
 
@@ -82,6 +132,11 @@ def accept_invitation(token: str, user) -> Membership:
         raise InvitationProblem(
             f"This invitation was sent to another email address. Sign in as that user, "
             f"or ask for an invitation to {user.email or 'your address'}."
+        )
+    if not verification.is_verified(user):
+        raise InvitationProblem(
+            f"Confirm your email address first: open the link we sent to {user.email}, "
+            "then accept the invitation."
         )
     membership, created = Membership.objects.get_or_create(
         user=user, organization=invitation.organization, defaults={"role": invitation.role}
@@ -129,6 +184,7 @@ def change_role(actor_membership: Membership, target: Membership, new_role: str)
     old_role = target.role
     target.role = new_role
     target.save(update_fields=["role"])
+    _revoke_invitations_beyond_role(actor_membership.user, target, new_role)
     record_event(
         organization,
         actor_membership.user,
@@ -154,6 +210,27 @@ def remove_member(actor_membership: Membership, target: Membership) -> None:
         role=target.role,
     )
     target.delete()
+    _revoke_invitations_beyond_role(actor_membership.user, target, None)
+
+
+def _revoke_invitations_beyond_role(actor, target: Membership, role: str | None) -> None:
+    """Pending invitations die with the inviter's power: when removed (role None) or demoted, those
+    they could no longer send (any, below admin; an owner's invitation, below owner) are revoked."""
+    pending = Invitation.objects.pending().filter(
+        organization=target.organization, invited_by=target.user
+    )
+    if role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.ADMIN]:
+        pending = pending.filter(role=Role.OWNER) if role != Role.OWNER else pending.none()
+    for invitation in pending:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        record_event(
+            target.organization,
+            actor,
+            "invitation.revoked",
+            invitation.email,
+            reason="the inviter was removed" if role is None else "the inviter lost the role",
+        )
 
 
 def revoke_invitation(actor_membership: Membership, invitation: Invitation) -> None:

@@ -11,6 +11,8 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
+    path("accounts/verify/<str:uidb64>/<str:token>/", views.verify_email, name="verify_email"),
+    path("accounts/verify-again/", views.resend_verification, name="resend_verification"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("orgs/new/", views.create_organization, name="create_organization"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),

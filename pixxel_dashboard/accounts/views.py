@@ -9,7 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from pixxel_dashboard.core.http import HtmxHttpRequest
 
-from . import services
+from . import services, verification
 from .access import current_membership, get_org_for_user
 from .forms import InviteForm, OrganizationForm, RoleForm, SignupForm
 from .models import AuditEvent, Invitation, Membership, Role
@@ -40,7 +40,12 @@ def signup(request: HtmxHttpRequest):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome, {user.username}.")
+        verification.start(request, user, _safe_next(request))
+        messages.success(
+            request,
+            f"Welcome, {user.username}. We sent a link to {user.email}: open it to confirm "
+            "your email address (needed to accept invitations).",
+        )
         return redirect(_safe_next(request) or reverse("create_organization"))
     return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
 
@@ -104,6 +109,8 @@ def invite_member(request: HtmxHttpRequest, org: str):
             )
         except services.MembershipError as exc:
             form.add_error(None, str(exc))
+            if isinstance(exc, services.TooManyInvitations):
+                return _render_members(request, organization, membership, form, status=429)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("members", organization.slug)
@@ -163,6 +170,13 @@ def accept_invitation(request: HtmxHttpRequest, token: str):
     if not request.user.is_authenticated:
         # Both paths come back here afterwards.
         return render(request, "accounts/invitation.html", {"invitation": invitation})
+    if not verification.is_verified(request.user):
+        return render(
+            request,
+            "accounts/invitation.html",
+            {"invitation": invitation, "unverified": True},
+            status=403 if request.method == "POST" else 200,
+        )
     if request.method == "POST":
         try:
             membership = services.accept_invitation(token, request.user)
@@ -179,3 +193,30 @@ def accept_invitation(request: HtmxHttpRequest, token: str):
             return HttpResponseClientRedirect(url)
         return redirect(url)
     return render(request, "accounts/invitation.html", {"invitation": invitation})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request: HtmxHttpRequest, uidb64: str, token: str):
+    """The link from the sign-up email: a GET shows a button, the POST confirms (GETs never write)."""
+    user = verification.user_for_link(uidb64, token)
+    if user is None:
+        return render(request, "accounts/verify_email.html", {"valid": False}, status=410)
+    if request.method == "POST":
+        verification.confirm(user)
+        messages.success(request, f"Thank you: {user.email} is confirmed.")
+        return redirect(_safe_next(request) or reverse("home"))
+    return render(
+        request,
+        "accounts/verify_email.html",
+        {"valid": True, "email": user.email, "next": _safe_next(request)},
+    )
+
+
+@login_required
+@require_POST
+def resend_verification(request: HtmxHttpRequest):
+    if verification.resend(request, request.user):
+        messages.success(request, f"We sent the link again to {request.user.email}.")
+    else:
+        messages.info(request, "The link was sent less than a minute ago: check your inbox.")
+    return redirect(_safe_next(request) or reverse("home"))

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from pixxel_dashboard.core.credits import credits_display
+
 from .models import Job, JobValidationError, Project, Submission, Task, Workflow
 
 
@@ -24,7 +26,7 @@ class JobAdmin(admin.ModelAdmin):
         "organization",
         "status",
         "progress",
-        "cost",
+        "cost_shown",
         "submitted_by",
         "created_at",
     )
@@ -33,6 +35,10 @@ class JobAdmin(admin.ModelAdmin):
     list_select_related = ("organization", "submitted_by")
     raw_id_fields = ("project", "workflow", "submitted_by", "api_key", "repeat_of")
     inlines = [TaskInline, ValidationErrorInline]
+
+    @admin.display(description="cost", ordering="cost")
+    def cost_shown(self, job):
+        return credits_display(job.cost)
 
 
 @admin.register(Task)
@@ -67,6 +73,10 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
-    list_display = ("name", "pixxel_id", "organization", "project", "estimated_cost")
+    list_display = ("name", "pixxel_id", "organization", "project", "estimate_shown")
     search_fields = ("name", "pixxel_id")
     raw_id_fields = ("project",)
+
+    @admin.display(description="estimated cost", ordering="estimated_cost")
+    def estimate_shown(self, workflow):
+        return credits_display(workflow.estimated_cost)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core import signing
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
+from pixxel_dashboard.core.credits import as_credits
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.pixxel import types as px
 
@@ -19,6 +21,9 @@ from .models import Project, Workflow
 
 CATALOG_MAX_AGE = timedelta(minutes=5)
 PREFLIGHT_CACHE_SECONDS = 60
+# How long the estimate shown on a form stays the one kept with the job it submits.
+ESTIMATE_SHOWN_MAX_AGE = 3600
+_ESTIMATE_SALT = "pixxel_dashboard.jobs.estimate-shown"
 
 
 def _stale(newest) -> bool:
@@ -79,7 +84,12 @@ def workflows(
     query: str = "",
     refresh: bool = False,
 ) -> list[Workflow]:
-    """A project's workflows (every page), optionally filtered by name."""
+    """A project's workflows (every page), optionally filtered by name.
+
+    A project not kept yet (an id typed on a GET) is only read from Pixxel: a GET never writes.
+    """
+    if project.pk is None:
+        return _unsaved_workflows(organization, client, project, query)
     rows = Workflow.objects.filter(organization=organization, project=project)
     newest = rows.aggregate(t=Max("fetched_at"))["t"]
     if client is not None and (refresh or _stale(newest)):
@@ -106,6 +116,19 @@ def workflows(
     return list(rows.order_by("name", "pixxel_id"))
 
 
+def _unsaved_workflows(organization, client, project: Project, query: str) -> list[Workflow]:
+    if client is None:
+        return []
+    found = [
+        Workflow(organization=organization, pixxel_id=remote.id, name=(remote.name or "")[:200])
+        for remote in client.list_workflows(project_id=project.pixxel_id)
+        if remote.id
+    ]
+    if query:
+        found = [w for w in found if query.lower() in w.name.lower()]
+    return sorted(found, key=lambda w: (w.name, w.pixxel_id))
+
+
 @dataclass
 class Preflight:
     """What a member sees before submitting: the workflow, its estimate, its validation errors."""
@@ -121,7 +144,10 @@ class Preflight:
 def preflight(
     organization, client: PixxelClient, api_key_id: int, workflow_id: str, project_id: str
 ) -> Preflight:
-    """Get workflow + estimate (cached briefly per key, so the panel and the submit agree)."""
+    """Get workflow + estimate (cached briefly per key, so the panel and the submit agree).
+
+    Only reads: the panel is a GET. A submission keeps what it learnt with `remember`.
+    """
     cache_key = f"preflight:{organization.pk}:{api_key_id}:{project_id}:{workflow_id}"
     cached = cache.get(cache_key)
     if cached is not None:
@@ -132,6 +158,15 @@ def preflight(
         workflow=workflow,
         estimated_cost=None if estimate is None else Decimal(str(estimate)),
     )
+    cache.set(cache_key, result, PREFLIGHT_CACHE_SECONDS)
+    return result
+
+
+def remember(
+    organization, client: PixxelClient, project_id: str, workflow_id: str, checks: Preflight
+) -> None:
+    """Keep the project and workflow a submission checked, so history and costs can name them."""
+    workflow = checks.workflow
     project = ensure_project(organization, project_id)
     if not project.name:
         # A typed (or never listed) project: name it once, so history and costs can.
@@ -148,7 +183,33 @@ def preflight(
         project,
         name=(workflow.name or "")[:200],
         description=workflow.description or "",
-        estimated_cost=result.estimated_cost,
+        estimated_cost=checks.estimated_cost,
     )
-    cache.set(cache_key, result, PREFLIGHT_CACHE_SECONDS)
-    return result
+
+
+def sign_estimate(membership, project_id: str, workflow_id: str, estimate) -> str:
+    """The estimate a pre-flight showed, signed for the form: the browser carries it, never sets it."""
+    if estimate is None:
+        return ""
+    shown = [membership.organization_id, membership.user_id, project_id, workflow_id, str(estimate)]
+    return signing.dumps(shown, salt=_ESTIMATE_SALT)
+
+
+def estimate_shown(signed: str, membership, project_id: str, workflow_id: str) -> Decimal | None:
+    """The estimate this member was shown for this workflow (None if missing, forged or stale)."""
+    if not signed:
+        return None
+    try:
+        org_id, user_id, project, workflow, estimate = signing.loads(
+            signed, salt=_ESTIMATE_SALT, max_age=ESTIMATE_SHOWN_MAX_AGE
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if [org_id, user_id, project, workflow] != [
+        membership.organization_id,
+        membership.user_id,
+        project_id,
+        workflow_id,
+    ]:
+        return None
+    return as_credits(estimate)

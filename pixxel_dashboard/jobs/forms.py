@@ -1,3 +1,4 @@
+import re
 import uuid
 
 from django import forms
@@ -7,13 +8,24 @@ from pixxel_dashboard.accounts.forms import PlainLabels
 from pixxel_dashboard.pixxel.client import id_problem
 
 ID_HELP = "Not in the list? Type its id."
+# Pixxel's ids are UUIDs; allow the characters of any sane id, nothing that needs escaping.
+_PIXXEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]*")
 
 
 def validate_pixxel_id(value: str) -> None:
-    """An id the Pixxel client would refuse to put in a URL path is a form error, not a request."""
+    """A typed or picked id that is not one Pixxel could have made is a form error, not a request
+    (the client refuses what would change a URL path; ids keep to sane characters)."""
+    if not value:
+        return
     problem = id_problem(value)
-    if value and problem is not None:
-        raise ValidationError(f"Not a valid Pixxel id: {problem}.", code="invalid_pixxel_id")
+    if problem is None and not _PIXXEL_ID.fullmatch(value):
+        problem = "only letters, digits and . _ : ~ - may be used"
+    if problem is not None:
+        shown = f"{value[:40]}{'…' if len(value) > 40 else ''}"
+        raise ValidationError(
+            f"“{shown}” is not a Pixxel id: {problem}.",
+            code="invalid_pixxel_id",
+        )
 
 
 def chosen_ids(params) -> tuple[str, str]:
@@ -27,15 +39,12 @@ class SubmitJobForm(PlainLabels, forms.Form):
     """Project and workflow are picked from lists (filled from Pixxel) or typed as ids."""
 
     project = forms.CharField(label="Project", required=False, widget=forms.Select)
-    project_id = forms.CharField(
-        label="Project id", required=False, max_length=100, help_text=ID_HELP
-    )
+    project_id = forms.CharField(label="Project id", required=False, help_text=ID_HELP)
     workflow = forms.CharField(label="Workflow", required=False, widget=forms.Select)
-    workflow_id = forms.CharField(
-        label="Workflow id", required=False, max_length=100, help_text=ID_HELP
-    )
+    workflow_id = forms.CharField(label="Workflow id", required=False, help_text=ID_HELP)
     token = forms.UUIDField(widget=forms.HiddenInput)
-    estimate_seen = forms.DecimalField(required=False, widget=forms.HiddenInput)
+    # The pre-flight's estimate, signed by the server (catalog.sign_estimate): never a number.
+    estimate_seen = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
     repeat = forms.CharField(required=False, widget=forms.HiddenInput)
     confirm_validation_errors = forms.BooleanField(
         label="Submit anyway: I have read the validation errors", required=False

@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import reverse
 
 from pixxel_dashboard.accounts.models import Organization
+from pixxel_dashboard.core.credits import CreditsField
 from pixxel_dashboard.pixxel.types import (
     FAILED,
     QUEUED,
@@ -72,7 +73,7 @@ class Workflow(models.Model):
     pixxel_id = models.CharField(max_length=100)
     name = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
-    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    estimated_cost = CreditsField(null=True, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -117,9 +118,9 @@ class Job(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     status_raw = models.CharField(max_length=60, blank=True)
     progress = models.FloatField(null=True, blank=True)  # percent
-    cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    cost = CreditsField(null=True, blank=True)
     # The estimate the submitter saw on the form (credits): estimate vs actual in cost overviews.
-    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    estimated_cost = CreditsField(null=True, blank=True)
     estimated_duration = models.FloatField(null=True, blank=True)  # seconds
     time_taken = models.CharField(max_length=60, blank=True)
     time_taken_seconds = models.FloatField(null=True, blank=True)
@@ -298,7 +299,7 @@ class Submission(models.Model):
     repeat_of = models.ForeignKey(
         Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    estimated_cost = CreditsField(null=True, blank=True)
     confirmed_validation_errors = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True)

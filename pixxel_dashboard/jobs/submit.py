@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
@@ -44,6 +45,8 @@ RECONCILE_ATTEMPTS = 3
 RECONCILE_PAUSE_SECONDS = 1.0
 # A last look, in the background, for a job the server created even later.
 LATE_RECONCILE_DELAY = timedelta(seconds=30)
+# The error kind of an attempt refused by the submission rate limit (never sent to Pixxel).
+RATE_LIMITED = "too_many_submissions"
 # A duplicate request waits this long for the first one to finish, then reports "still submitting".
 DUPLICATE_WAIT_SECONDS = 3.0
 
@@ -113,6 +116,9 @@ def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submiss
     submission, is_first = claim(req)
     if not is_first:
         return wait_for(submission)
+    refusal = _rate_limit_refusal(req, submission)
+    if refusal:
+        return _fail_locally(req, submission, refusal, RATE_LIMITED)
 
     started = timezone.now()
     clock = time.monotonic()
@@ -140,6 +146,32 @@ def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submiss
 def maybe_created(error: PixxelError) -> bool:
     """Could the create call that failed with `error` have created the job anyway?"""
     return error.outcome_unknown or error.kind in ANSWERED_MAYBE_CREATED
+
+
+def _rate_limit_refusal(req: SubmitRequest, submission: Submission) -> str:
+    """Why this attempt is over the member's or the organization's rate, or "".
+
+    Counted after the claim, over the attempts claimed before this one: concurrent requests each
+    see the others' rows, so a burst cannot slip through together. Refused attempts do not count.
+    """
+    window = settings.SUBMISSION_RATE_WINDOW_SECONDS
+    earlier = Submission.objects.filter(
+        organization=req.organization,
+        created_at__gte=timezone.now() - timedelta(seconds=window),
+        pk__lt=submission.pk,
+    ).exclude(error_kind=RATE_LIMITED)
+    per = f"{window} seconds" if window != 60 else "minute"
+    if earlier.filter(user=req.user).count() >= settings.SUBMISSION_RATE_PER_MEMBER:
+        return (
+            f"Too many submissions: at most {settings.SUBMISSION_RATE_PER_MEMBER} per member "
+            f"per {per}. Nothing was sent to Pixxel; wait a moment, then submit again."
+        )
+    if earlier.count() >= settings.SUBMISSION_RATE_PER_ORGANIZATION:
+        return (
+            f"Too many submissions: at most {settings.SUBMISSION_RATE_PER_ORGANIZATION} per "
+            f"organization per {per}. Nothing was sent to Pixxel; wait a moment, then submit again."
+        )
+    return ""
 
 
 def _save_new_job(req: SubmitRequest, parsed, api_key: ApiKey, submission: Submission) -> Job:
@@ -290,8 +322,10 @@ def record_failure(req: SubmitRequest, error: PixxelError) -> Submission:
 def record_local_failure(req: SubmitRequest, message: str, kind: str) -> Submission:
     """An attempt that could not reach Pixxel at all (no key, or the key cannot be decrypted)."""
     submission, is_first = claim(req)
-    if not is_first:
-        return submission
+    return _fail_locally(req, submission, message, kind) if is_first else submission
+
+
+def _fail_locally(req: SubmitRequest, submission: Submission, message: str, kind: str):
     submission.outcome = Outcome.FAILED
     submission.error_kind = kind
     submission.user_message = message

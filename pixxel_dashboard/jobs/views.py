@@ -2,6 +2,7 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.pixxel import PixxelError
 
 from . import catalog, submit
-from .forms import ImportJobsForm, SubmitJobForm, chosen_ids, new_token
+from .forms import ImportJobsForm, SubmitJobForm, chosen_ids, new_token, validate_pixxel_id
 from .models import Job, Outcome, Project, Status, Submission
 
 NEW_TEMPLATE = "jobs/new.html"
@@ -47,7 +48,14 @@ class Picker:
     def context(self, **extra):
         # The client and key stay in the view: templates have no business with them.
         shown = {k: v for k, v in self.__dict__.items() if k not in ("client", "api_key")}
-        return {**shown, **extra}
+        return {**shown, "estimate_seen": self.signed_estimate(), **extra}
+
+    def signed_estimate(self) -> str:
+        if self.preflight is None:
+            return ""
+        return catalog.sign_estimate(
+            self.membership, self.project_id, self.workflow_id, self.preflight.estimated_cost
+        )
 
 
 def _connect(picker: Picker) -> None:
@@ -67,7 +75,8 @@ def _load(picker: Picker, refresh=False, want_preflight=True) -> Picker:
         picker.projects = catalog.projects(picker.organization, picker.client, refresh=refresh)
         project = next((p for p in picker.projects if p.pixxel_id == picker.project_id), None)
         if project is None and picker.project_id:
-            project = catalog.ensure_project(picker.organization, picker.project_id)
+            # Unsaved: a typed id is looked up, never stored, by a GET.
+            project = Project(organization=picker.organization, pixxel_id=picker.project_id)
         if project is not None:
             picker.workflows = catalog.workflows(
                 picker.organization,
@@ -97,6 +106,17 @@ def _run_preflight(picker: Picker) -> None:
             picker.preflight_error = error.user_message
 
 
+def _drop_impossible_ids(picker: Picker) -> None:
+    """An id no Pixxel object can have is neither looked up at Pixxel nor kept: the panel says why."""
+    for chosen in (picker.project_id, picker.workflow_id):
+        try:
+            if chosen:
+                validate_pixxel_id(chosen)
+        except ValidationError as error:
+            picker.project_id = picker.workflow_id = ""
+            picker.preflight_error = error.messages[0]
+
+
 def _picker_from_query(request, organization, membership) -> Picker:
     params = request.GET
     picker = Picker(organization=organization, membership=membership, form=None)
@@ -108,6 +128,7 @@ def _picker_from_query(request, organization, membership) -> Picker:
     project_id, workflow_id = chosen_ids(params)
     picker.project_id = project_id or picker.project_id
     picker.workflow_id = workflow_id or picker.workflow_id
+    _drop_impossible_ids(picker)
     picker.workflow_query = params.get("q", "").strip()
     picker.form = SubmitJobForm(
         initial={
@@ -162,6 +183,7 @@ def _post_submission(request, organization, membership):
     picker = Picker(organization=organization, membership=membership, form=form)
     picker.project_id, picker.workflow_id = chosen_ids(request.POST)
     if not form.is_valid():
+        _drop_impossible_ids(picker)
         return _form_again(request, picker, status=400)
     data = form.cleaned_data
     if data["repeat"]:
@@ -194,6 +216,7 @@ def _post_submission(request, organization, membership):
     except PixxelError as error:
         return _answer(request, picker, submit.record_failure(req, error))
     picker.preflight = checks
+    catalog.remember(organization, picker.client, req.project_id, req.workflow_id, checks)
     if checks.val_errors and not req.confirmed_validation_errors:
         # Nothing was attempted: the same token stays valid for the confirmed POST.
         return _form_again(
@@ -207,8 +230,12 @@ def _post_submission(request, organization, membership):
                 "Tick the box to submit anyway.",
             ),
         )
-    # Keep the estimate the member saw on the form (for estimate vs actual), else the fresh one.
-    req.estimated_cost = data.get("estimate_seen") or checks.estimated_cost
+    # Keep the estimate the server showed this member (signed on the form), else the fresh one:
+    # a number typed into the POST is never trusted.
+    shown = catalog.estimate_shown(
+        data["estimate_seen"], membership, req.project_id, req.workflow_id
+    )
+    req.estimated_cost = shown if shown is not None else checks.estimated_cost
     submission = submit.submit(req, picker.client, picker.api_key)
     return _answer(request, picker, submission)
 
@@ -236,6 +263,8 @@ def _answer(request, picker: Picker, submission: Submission, replay=False):
         url = reverse("job_list", args=[picker.organization.slug])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     picker.submission = submission
+    if submission.error_kind == submit.RATE_LIMITED:
+        return _form_again(request, picker, status=429)
     return _form_again(request, picker, status=502 if submission.http_status != 400 else 400)
 
 

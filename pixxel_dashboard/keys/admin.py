@@ -1,11 +1,16 @@
 from django.contrib import admin
 
+from pixxel_dashboard.accounts.admin import AuditedAdmin
+
 from .models import ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    """Read-mostly: keys are added through the dashboard, which encrypts them."""
+class ApiKeyAdmin(AuditedAdmin):
+    """Read-mostly: keys are added through the dashboard, which encrypts them. A revoked key stays
+    revoked (its secret may have leaked); every change is audited."""
+
+    audit_what = "api_key"
 
     list_display = (
         "label",
@@ -39,6 +44,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_verification_ok",
         "last_verification_message",
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # An active key may be revoked here; a revoked one can never be brought back.
+        if obj is not None and obj.revoked_at is not None:
+            return (*self.readonly_fields, "revoked_at")
+        return self.readonly_fields
 
     def has_add_permission(self, request):
         return False

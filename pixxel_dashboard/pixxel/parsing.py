@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pixxel_dashboard.core.credits import as_credits
+
 from .errors import INVALID_RESPONSE, PixxelError
 from .types import (
     FAILED,
@@ -332,9 +334,9 @@ def flag_impossible[T: (Job, Task)](data: dict, parsed: T) -> T:
         if value is not None and value < 0:
             setattr(parsed, key, None)
             notes.append(f"Pixxel reported {_shown(data.get(key))} as {what}: shown as unknown.")
-    cost = getattr(parsed, "cost", None)
-    if cost is not None and cost < 0:
-        parsed.cost = None
+    # as_credits already turned a negative or absurd cost into None: say so.
+    reported_cost = data.get("cost")
+    if hasattr(parsed, "cost") and parsed.cost is None and as_number(reported_cost) is not None:
         notes.append(
             f"Pixxel reported a cost of {_shown(data.get('cost'))} credits: shown as unknown."
         )
@@ -444,7 +446,7 @@ def parse_workflow(data: Any) -> Workflow:
         description=as_str(data.get("description")),
         created_at=parse_datetime(data.get("created_at")),
         updated_at=parse_datetime(data.get("updated_at")),
-        estimated_cost=as_number(data.get("estimated_cost")),
+        estimated_cost=as_credits(data.get("estimated_cost")),
         spec=parse_raw_json(data.get("spec")),
         val_errors=_objects(data.get("val_errors"), "val_errors", parse_val_error),
         raw=data,
@@ -520,7 +522,7 @@ def parse_job(data: Any) -> Job:
         status=status,
         status_raw=status_raw,
         progress=parse_progress(data.get("progress")),
-        cost=as_number(data.get("cost")),
+        cost=as_credits(data.get("cost")),
         estimated_duration=as_number(data.get("estimated_duration")),
         time_taken=as_str(data.get("time_taken")),
         time_taken_seconds=parse_duration(data.get("time_taken")),
@@ -549,6 +551,9 @@ def parse_estimate(body: Any) -> int | float:
     cost = as_number(body.get("estimated_cost"))
     if cost is None:
         raise invalid("the estimate has no numeric estimated_cost")
+    # A negative or absurd estimate is a broken answer, not a price to show and keep.
+    if as_credits(cost) is None:
+        raise invalid("the estimate's estimated_cost is out of range")
     return cost
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from . import seed
-from .simulation import Simulation, rfc3339, world_of
+from .simulation import Simulation, fingerprint, rfc3339, world_of
 
 logger = logging.getLogger("pixxel_dashboard.sandbox")
 
@@ -365,7 +365,11 @@ class SandboxApp:
                     "method": request.method,
                     "path": request.path,
                     "query": dict(request.query),
-                    "headers": dict(request.headers),
+                    # /_sandbox/stats serves this log: it must not hand out the keys it saw.
+                    "headers": {
+                        name: fingerprint(value) if name.lower() == "authorization" else value
+                        for name, value in request.headers.items()
+                    },
                     "route": template,
                 }
             )

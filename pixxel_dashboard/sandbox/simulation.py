@@ -38,6 +38,11 @@ def world_of(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+def fingerprint(secret: str) -> str:
+    """How the sandbox's request log shows an Authorization value: a hash, never the key."""
+    return f"sha256:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
+
+
 def user_of(world: str) -> str:
     """The user id a key's jobs are `created_by`."""
     return str(uuid.uuid5(seed.NAMESPACE, f"service-user:{world}"))

@@ -44,7 +44,12 @@ def test_a_team_forms_through_an_invitation(live_server, page: Page, browser):
     expect(dana.get_by_text("You are invited to join Orbital Farms")).to_be_visible()
     dana.get_by_role("link", name="Create an account").click()
     sign_up(dana, base, "dana", path=dana.url.replace(base, ""))
-    # Back on the invitation after signing up.
+    # Back on the invitation after signing up: it waits for her address to be confirmed.
+    expect(dana.get_by_role("alert")).to_contain_text("Confirm your email address first")
+    confirm = re.search(r"https?://[^/]+(/accounts/verify/\S+)", mail.outbox[-1].body).group(1)
+    dana.goto(base + confirm)
+    dana.get_by_role("button", name="Confirm my email address").click()
+    expect(dana.get_by_role("status")).to_contain_text("dana@example.com is confirmed")
     dana.get_by_role("button", name="Join Orbital Farms").click()
     expect(dana.get_by_role("status")).to_contain_text("You joined Orbital Farms")
     expect(dana.get_by_role("table", name="Jobs of Orbital Farms")).to_be_visible()

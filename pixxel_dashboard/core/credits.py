@@ -1,0 +1,84 @@
+"""Credits (Pixxel's money): one bounded type for every amount we read, store and show.
+
+An amount is a non-negative decimal of at most CREDITS_MAX_DIGITS digits, CREDITS_DECIMAL_PLACES of
+them after the point. Anything else (from a form, from Pixxel, or already in the database from before
+the bounds) is refused at the door or, once stored, read back as INVALID_CREDITS, which renders as
+"invalid" instead of crashing a page, an admin list or the worker.
+"""
+
+import decimal
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+CREDITS_MAX_DIGITS = 14
+CREDITS_DECIMAL_PLACES = 2
+MAX_CREDITS = Decimal(10) ** (CREDITS_MAX_DIGITS - CREDITS_DECIMAL_PLACES) - Decimal("0.01")
+
+
+class InvalidCredits(Decimal):
+    """A stored amount outside the bounds: a NaN that prints (and floatformats) as "invalid"."""
+
+    def __new__(cls):
+        return super().__new__(cls, "NaN")
+
+    def __str__(self):
+        return "invalid"
+
+    def __repr__(self):
+        return "InvalidCredits()"
+
+
+INVALID_CREDITS = InvalidCredits()
+
+
+def _in_bounds(amount: Decimal) -> bool:
+    return amount.is_finite() and 0 <= amount <= MAX_CREDITS
+
+
+def as_credits(value) -> Decimal | None:
+    """`value` as a bounded amount of credits, or None when it is not one (negative, too big, NaN)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (decimal.InvalidOperation, ValueError, TypeError):
+        return None
+    return amount if _in_bounds(amount) else None
+
+
+def credits_display(value):
+    """For admin lists, whose number formatting cannot take INVALID_CREDITS."""
+    return "invalid" if isinstance(value, InvalidCredits) else value
+
+
+class CreditsField(models.DecimalField):
+    """A non-negative, bounded DecimalField whose out-of-range stored values read as invalid."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", CREDITS_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", CREDITS_DECIMAL_PLACES)
+        kwargs.setdefault("validators", [MinValueValidator(0), MaxValueValidator(MAX_CREDITS)])
+        super().__init__(*args, **kwargs)
+
+    @property
+    def context(self):
+        # SQLite keeps whatever was written; quantizing a too-big value must give NaN (read back as
+        # INVALID_CREDITS below), not raise InvalidOperation on every query that selects the row.
+        return decimal.Context(prec=self.max_digits, traps=[])
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        try:
+            amount = Decimal(value)
+        except (decimal.InvalidOperation, ValueError, TypeError):
+            return INVALID_CREDITS
+        return amount if _in_bounds(amount) else INVALID_CREDITS
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        # An invalid amount read back is never written again as if it were a number.
+        if isinstance(value, InvalidCredits):
+            value = None
+        return super().get_db_prep_value(value, connection, prepared)
