@@ -14,7 +14,7 @@ from pixxel_dashboard.accounts.models import Role
 from pixxel_dashboard.core.http import HtmxHttpRequest
 from pixxel_dashboard.keys import services as keys
 from pixxel_dashboard.keys.crypto import KeyUnreadable
-from pixxel_dashboard.pixxel import PixxelError
+from pixxel_dashboard.pixxel import FORBIDDEN, UNAUTHORIZED, PixxelError
 
 from . import catalog, submit
 from .forms import ImportJobsForm, SubmitJobForm, chosen_ids, new_token
@@ -77,10 +77,28 @@ def _load(picker: Picker, refresh=False, want_preflight=True) -> Picker:
                 refresh=refresh,
             )
     except PixxelError as error:
-        picker.catalog_problem = error.user_message
-    if want_preflight:
+        if _key_rejected(picker, error):
+            picker.key_problem = (
+                f"Pixxel rejects this organization's API key ({keys.pixxel_answer(error)}): "
+                "jobs cannot be submitted until an owner or admin replaces it."
+            )
+        else:
+            picker.catalog_problem = error.user_message
+    if want_preflight and not picker.key_problem:
         _run_preflight(picker)
     return picker
+
+
+def _key_rejected(picker: Picker, error: PixxelError) -> bool:
+    """A 401/403 means a refused key, or only a project this key may not see: one cheap call
+    (the first page of projects, which any working key may list) tells them apart."""
+    if error.kind not in (UNAUTHORIZED, FORBIDDEN):
+        return False
+    try:
+        picker.client.list_projects(page_num=1, page_size=1)
+    except PixxelError as probe:
+        return probe.kind in (UNAUTHORIZED, FORBIDDEN)
+    return False
 
 
 def _run_preflight(picker: Picker) -> None:
@@ -294,6 +312,7 @@ def job_list(request: HtmxHttpRequest, org: str):
             "statuses": Status.choices,
             "projects": Project.objects.filter(organization=organization),
             "import_form": ImportJobsForm(initial={"workflow_id": filters["workflow"]}),
+            "has_api_key": keys.active_key(organization) is not None,
         },
     )
 
