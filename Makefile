@@ -38,8 +38,9 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	@# Browser tests use Debian's Chromium; without it, fall back to Playwright's own download.
-	@if [ ! -x /usr/bin/chromium ]; then $(VENV)/bin/playwright install chromium; fi
+	@# Browser tests use Debian's Chromium: installed here with apt-get as root or with sudo, else
+	@# Playwright's own download; otherwise one sentence says what to install (exit 1).
+	@bash scripts/ensure-chromium $(VENV)/bin/playwright
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
