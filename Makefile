@@ -29,7 +29,9 @@ run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Starting the Pixxel sandbox on :$(SANDBOX_PORT), a worker, and the web server on http://127.0.0.1:$(WEB_PORT)/"
+	@# seed_demo has given the encryption-key warning (if any): the three processes need not repeat it.
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	export PIXXEL_DASHBOARD_DERIVED_KEY_WARNED=1; \
 	$(PY) manage.py pixxel_sandbox --port $(SANDBOX_PORT) --state-file .sandbox-jobs.jsonl & \
 	$(PY) manage.py db_worker & \
 	$(PY) manage.py runserver 127.0.0.1:$(WEB_PORT)
