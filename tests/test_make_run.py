@@ -2,13 +2,14 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
+from pixxel_dashboard.keys.crypto import DERIVED_KEY_WARNED
 from pixxel_dashboard.keys.models import ApiKey
+from tests.test_settings import run_manage
 
 ROOT = Path(__file__).resolve().parent.parent
 WARNING = "PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set"
@@ -16,15 +17,7 @@ WARNING = "PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set"
 
 def manage(*args, **env) -> subprocess.CompletedProcess:
     """manage.py in a process of its own, configured as `make run` configures it (DEBUG on)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PIXXEL_", "DJANGO_"))}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, "DEBUG": "true", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_manage(*args, **{"DEBUG": "true", DERIVED_KEY_WARNED: "", **env})
 
 
 def test_djangos_log_records_are_printed_once():
