@@ -72,6 +72,14 @@ def test_search_and_refresh_swap_only_their_part_with_javascript(live_server, pa
     assert page.evaluate("window.notReloaded") is True
     assert_no_token_in(urls)
 
+    # Enter in the search box updates the lists; it never submits the job.
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("searchbox").press("Enter")
+    assert answer.value.headers.get("hx-retarget") == "#pickers"
+    wait_for_htmx(page)
+    assert_form_whole(page, ids.PROJECT_COASTAL, ids.WF_WATER)
+    assert ready.count("POST", CREATE) == 0 and not Job.objects.exists()
+
     page.get_by_role("button", name="Submit job").click()
     expect(page).to_have_url(JOB_URL)
     assert Job.objects.get().workflow_pixxel_id == ids.WF_WATER
