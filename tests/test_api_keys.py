@@ -134,6 +134,15 @@ def test_revoke_asks_for_confirmation_on_a_page_of_its_own(client_for, alice, ac
     assert acme_key.revoked_at is not None
 
 
+def test_the_confirmation_page_asks_a_few_queries(
+    client_for, alice, acme_key, django_assert_max_num_queries
+):
+    client = client_for(alice)
+    client.get(KEYS)  # settles the session (current organization)
+    with django_assert_max_num_queries(6):
+        assert client.get(f"{KEYS}{acme_key.pk}/revoke/").status_code == 200
+
+
 def test_the_confirmation_of_an_already_revoked_key_goes_back_to_the_keys(
     client_for, alice, acme_key
 ):
