@@ -30,7 +30,9 @@ run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Starting the Pixxel sandbox on :$(SANDBOX_PORT), a worker, and the web server on http://127.0.0.1:$(WEB_PORT)/"
+	@# seed_demo has given the encryption-key warning (if any): the three processes need not repeat it.
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	export PIXXEL_DASHBOARD_DERIVED_KEY_WARNED=1; \
 	$(PY) manage.py pixxel_sandbox --port $(SANDBOX_PORT) --state-file .sandbox-jobs.jsonl & \
 	$(PY) manage.py db_worker & \
 	$(PY) manage.py runserver 127.0.0.1:$(WEB_PORT)
@@ -40,8 +42,9 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	@# Browser tests use Debian's Chromium; without it, fall back to Playwright's own download.
-	@if [ ! -x /usr/bin/chromium ]; then $(VENV)/bin/playwright install chromium; fi
+	@# Browser tests use Debian's Chromium: installed here with apt-get as root or with sudo, else
+	@# Playwright's own download; otherwise one sentence says what to install (exit 1).
+	@bash scripts/ensure-chromium $(VENV)/bin/playwright
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from pixxel_dashboard.core.views import healthz
+from pixxel_dashboard.core.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("", include("pixxel_dashboard.accounts.urls")),
     path("", include("pixxel_dashboard.keys.urls")),

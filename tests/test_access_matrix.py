@@ -52,6 +52,7 @@ URLS = [
     ("get", "/o/acme/settings/keys/", "viewer"),
     ("post", "/o/acme/settings/keys/add/", "admin"),
     ("post", "/o/acme/settings/keys/{key}/test/", "admin"),
+    ("get", "/o/acme/settings/keys/{key}/revoke/", "admin"),
     ("post", "/o/acme/settings/keys/{key}/revoke/", "admin"),
 ]
 IDS = [f"{method} {path.split('?')[0]}" for method, path, _ in URLS]

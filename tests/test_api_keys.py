@@ -31,13 +31,54 @@ def test_an_owner_adds_a_key_that_is_tested_and_then_only_shown_masked(client_fo
     assert "Working" in page
 
 
-def test_a_key_pixxel_rejects_is_saved_but_reported_as_not_working(client_for, alice, sandbox):
-    response = add(client_for(alice), "not-a-sandbox-key-1234")
+def test_a_key_pixxel_rejects_is_not_saved_and_pixxels_answer_is_shown(client_for, alice, sandbox):
+    secret = "not-a-sandbox-key-1234"
+    response = add(client_for(alice), secret)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The key was not saved" in page
+    assert "HTTP 403 · invalid API key" in page  # Pixxel's own answer
+    assert "Save this key anyway" in page  # the explicit way out
+    assert secret not in page
+    assert not ApiKey.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="api_key.").exists()
+
+
+def test_a_key_pixxel_does_not_answer_for_is_not_saved(client_for, alice, acme, settings):
+    settings.PIXXEL_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    response = add(client_for(alice), "sbx_while_pixxel_is_unreachable")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "No answer from Pixxel" in page and "could not reach" in page
+    assert services.active_key(acme) is None
+
+
+def test_rotating_to_a_rejected_key_keeps_the_working_one_active(client_for, alice, acme_key):
+    response = add(client_for(alice), "rejected-rotation-key-5678", label="Rotated")
+    assert response.status_code == 400
+    assert "Production is still the active key" in response.content.decode()
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is None
+    assert services.active_key(acme_key.organization) == acme_key
+    assert ApiKey.objects.count() == 1
+
+
+def test_a_refused_key_can_be_saved_anyway_and_the_audit_log_says_so(
+    client_for, alice, acme_key, sandbox
+):
+    secret = "rejected-but-wanted-4321"
+    response = client_for(alice).post(
+        KEYS + "add/", {"label": "Forced", "secret": secret, "save_anyway": "on"}
+    )
     assert response.status_code == 302
+    active = services.active_key(acme_key.organization)
+    assert active.label == "Forced" and active.last_verification_ok is False
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is not None  # the person chose to replace it
+    event = AuditEvent.objects.get(action="api_key.saved_despite_failed_test")
+    assert event.actor == alice and "HTTP 403" in event.details["test_message"]
     page = client_for(alice).get(KEYS).content.decode()
-    assert "Pixxel rejected" in page or "rejected" in page
-    assert "Not working" in page
-    assert ApiKey.objects.get().last_verification_ok is False
+    assert "Not working" in page and secret not in page
 
 
 def test_the_key_is_never_echoed_back_after_a_form_error(client_for, alice, sandbox):
@@ -93,6 +134,41 @@ def test_revoking_leaves_no_active_key(client_for, alice, acme_key):
     assert AuditEvent.objects.filter(action="api_key.revoked", target="Production").exists()
 
 
+def test_revoke_asks_for_confirmation_on_a_page_of_its_own(client_for, alice, acme_key):
+    client = client_for(alice)
+    keys_page = client.get(KEYS).content.decode()
+    # The keys page links to the confirmation: no form there revokes in one click.
+    assert f'href="{KEYS}{acme_key.pk}/revoke/"' in keys_page
+    assert f'action="{KEYS}{acme_key.pk}/revoke/"' not in keys_page
+    confirm = client.get(f"{KEYS}{acme_key.pk}/revoke/")
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "Revoke Production?" in page and "nobody can submit a job" in page
+    assert f'action="{KEYS}{acme_key.pk}/revoke/"' in page and "Cancel" in page
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is None  # asking is not revoking
+    client.post(f"{KEYS}{acme_key.pk}/revoke/")
+    acme_key.refresh_from_db()
+    assert acme_key.revoked_at is not None
+
+
+def test_the_confirmation_page_asks_a_few_queries(
+    client_for, alice, acme_key, django_assert_max_num_queries
+):
+    client = client_for(alice)
+    client.get(KEYS)  # settles the session (current organization)
+    with django_assert_max_num_queries(6):
+        assert client.get(f"{KEYS}{acme_key.pk}/revoke/").status_code == 200
+
+
+def test_the_confirmation_of_an_already_revoked_key_goes_back_to_the_keys(
+    client_for, alice, acme_key
+):
+    services.revoke_key(acme_key, alice)
+    response = client_for(alice).get(f"{KEYS}{acme_key.pk}/revoke/")
+    assert response.status_code == 302 and response.url == KEYS
+
+
 def test_test_connection_answers_htmx_with_an_inline_fragment(client_for, alice, acme_key):
     response = client_for(alice).post(f"{KEYS}{acme_key.pk}/test/", headers={"HX-Request": "true"})
     assert response.status_code == 200
@@ -138,6 +214,7 @@ def test_members_and_viewers_see_the_status_but_cannot_manage(client_for, reques
     assert add(client, "sbx_member_key_attempt").status_code == 403
     assert client.post(f"{KEYS}{acme_key.pk}/test/").status_code == 403
     assert client.post(f"{KEYS}{acme_key.pk}/revoke/").status_code == 403
+    assert client.get(f"{KEYS}{acme_key.pk}/revoke/").status_code == 403
     acme_key.refresh_from_db()
     assert acme_key.revoked_at is None
     assert ApiKey.objects.count() == 1
@@ -149,6 +226,7 @@ def test_another_organization_gets_404_everywhere(client_for, charlie, acme_key)
     assert add(client, "sbx_foreign_key_attempt").status_code == 404
     assert client.post(f"{KEYS}{acme_key.pk}/test/").status_code == 404
     assert client.post(f"{KEYS}{acme_key.pk}/revoke/").status_code == 404
+    assert client.get(f"{KEYS}{acme_key.pk}/revoke/").status_code == 404
 
 
 def test_a_key_of_another_organization_is_404_even_to_an_owner(client_for, charlie, acme_key):

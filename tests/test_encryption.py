@@ -63,12 +63,38 @@ def test_reencrypt_names_the_keys_it_cannot_read(acme, alice, settings):
 
 
 def test_without_encryption_keys_one_is_derived_locally_with_a_warning(
-    acme, alice, settings, caplog
+    acme, alice, settings, caplog, monkeypatch
 ):
     from pixxel_dashboard.keys import crypto
 
     crypto._fernet_for.cache_clear()
+    monkeypatch.setenv(crypto.DERIVED_KEY_WARNED, "")  # not said yet in this process tree
     settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = []
     key = services.add_key(acme, alice, "Local", "sbx_derived_key_secret")
     assert key.reveal() == "sbx_derived_key_secret"
     assert "PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set" in caplog.text
+
+
+def test_the_derived_key_warning_is_given_once_for_a_process_and_its_children(
+    settings, caplog, monkeypatch
+):
+    import subprocess
+    import sys
+
+    from pixxel_dashboard.keys import crypto
+
+    monkeypatch.setenv(crypto.DERIVED_KEY_WARNED, "")
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = []
+    crypto._fernet_for.cache_clear()
+    crypto.encrypt("sbx_first")
+    crypto._fernet_for.cache_clear()  # as after a settings reload
+    crypto.encrypt("sbx_second")
+    assert caplog.text.count("PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set") == 1
+    # A process started from here (runserver's reloaded child) inherits the "said" mark.
+    child = subprocess.run(
+        [sys.executable, "-c", f"import os; print(os.environ['{crypto.DERIVED_KEY_WARNED}'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert child.stdout.strip() == "1"

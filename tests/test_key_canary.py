@@ -54,6 +54,19 @@ def test_the_key_appears_in_no_page_log_or_table(
     bodies: dict[str, str] = {}
     owner = client_for(alice)
 
+    # Typed while Pixxel fails: refused (and not echoed back), then saved anyway on purpose.
+    sandbox.inject("500", times=20)
+    refused = owner.post("/o/acme/settings/keys/add/", {"label": "Canary early", "secret": CANARY})
+    bodies["refused add"] = refused.content.decode()
+    assert refused.status_code == 400 and "The key was not saved" in bodies["refused add"]
+    bodies["saved anyway (followed)"] = owner.post(
+        "/o/acme/settings/keys/add/",
+        {"label": "Canary early", "secret": CANARY, "save_anyway": "on"},
+        follow=True,
+    ).content.decode()
+    assert "Not working" in bodies["saved anyway (followed)"]
+    sandbox.server.reset()
+
     # Add it (the add also tests it against the sandbox), then a form error carrying it again.
     response = owner.post(
         "/o/acme/settings/keys/add/", {"label": "Canary", "secret": CANARY}, follow=True
@@ -68,7 +81,13 @@ def test_the_key_appears_in_no_page_log_or_table(
     # Every page and partial, for every role.
     for user in (alice, bob, vera):
         client = client_for(user)
-        for path in ("/o/acme/", "/o/acme/settings/keys/", "/o/acme/settings/members/", "/"):
+        for path in (
+            "/o/acme/",
+            "/o/acme/settings/keys/",
+            f"/o/acme/settings/keys/{key.pk}/revoke/",
+            "/o/acme/settings/members/",
+            "/",
+        ):
             bodies[f"{user.username} {path}"] = client.get(path, follow=True).content.decode()
     bodies["test partial"] = owner.post(
         f"/o/acme/settings/keys/{key.pk}/test/", headers={"HX-Request": "true"}
@@ -133,7 +152,9 @@ def test_the_key_is_sent_only_as_the_authorization_header_to_the_configured_api(
     assert client.base_url == sandbox.base_url
 
 
-def test_an_error_while_adding_a_key_keeps_it_out_of_the_error_report(alice, acme, monkeypatch):
+def test_an_error_while_adding_a_key_keeps_it_out_of_the_error_report(
+    alice, acme, sandbox, monkeypatch
+):
     """In production (DEBUG off) a 500's report goes to admins' email and the logs: it must hold
     neither the POSTed key nor any frame's copy of it."""
     import sys

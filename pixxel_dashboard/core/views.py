@@ -1,7 +1,8 @@
 import logging
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -20,3 +21,9 @@ def healthz(request):
         logger.exception("healthz: database unreachable")
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def favicon(request):
+    """Browsers and tools ask for /favicon.ico whatever a page links: point them at the icon."""
+    return HttpResponseRedirect(static("img/favicon.svg"))

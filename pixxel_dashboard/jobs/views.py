@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -8,18 +9,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Role
 from pixxel_dashboard.core.http import HtmxHttpRequest
 from pixxel_dashboard.keys import services as keys
 from pixxel_dashboard.keys.crypto import KeyUnreadable
-from pixxel_dashboard.pixxel import PixxelError
+from pixxel_dashboard.pixxel import FORBIDDEN, UNAUTHORIZED, PixxelError
 
 from . import catalog, submit
 from .forms import ImportJobsForm, SubmitJobForm, chosen_ids, new_token, validate_pixxel_id
-from .models import Job, Outcome, Project, Status, Submission
+from .models import Job, Outcome, Project, Status, Submission, Workflow
 
 NEW_TEMPLATE = "jobs/new.html"
 
@@ -36,6 +37,7 @@ class Picker:
     projects: list = field(default_factory=list)
     workflows: list = field(default_factory=list)
     workflow_query: str = ""
+    kept_workflow: object = None
     preflight: catalog.Preflight | None = None
     preflight_error: str = ""
     key_problem: str = ""
@@ -85,11 +87,39 @@ def _load(picker: Picker, refresh=False, want_preflight=True) -> Picker:
                 query=picker.workflow_query,
                 refresh=refresh,
             )
+            _keep_chosen_workflow(picker, project)
     except PixxelError as error:
-        picker.catalog_problem = error.user_message
-    if want_preflight:
+        if _key_rejected(picker, error):
+            picker.key_problem = (
+                f"Pixxel rejects this organization's API key ({keys.pixxel_answer(error)}): "
+                "jobs cannot be submitted until an owner or admin replaces it."
+            )
+        else:
+            picker.catalog_problem = error.user_message
+    if want_preflight and not picker.key_problem:
         _run_preflight(picker)
     return picker
+
+
+def _keep_chosen_workflow(picker: Picker, project) -> None:
+    """A search that filters out the chosen workflow must not silently unchoose it."""
+    if not picker.workflow_id or any(w.pixxel_id == picker.workflow_id for w in picker.workflows):
+        return
+    picker.kept_workflow = Workflow.objects.filter(
+        organization=picker.organization, project=project, pixxel_id=picker.workflow_id
+    ).first()
+
+
+def _key_rejected(picker: Picker, error: PixxelError) -> bool:
+    """A 401/403 means a refused key, or only a project this key may not see: one cheap call
+    (the first page of projects, which any working key may list) tells them apart."""
+    if error.kind not in (UNAUTHORIZED, FORBIDDEN):
+        return False
+    try:
+        picker.client.list_projects(page_num=1, page_size=1)
+    except PixxelError as probe:
+        return probe.kind in (UNAUTHORIZED, FORBIDDEN)
+    return False
 
 
 def _run_preflight(picker: Picker) -> None:
@@ -117,8 +147,9 @@ def _drop_impossible_ids(picker: Picker) -> None:
             picker.preflight_error = error.messages[0]
 
 
-def _picker_from_query(request, organization, membership) -> Picker:
-    params = request.GET
+def _picker_from_query(request, organization, membership, params=None, token="") -> Picker:
+    """The form as a query (GET) or a form-updating POST (`params`, keeping its `token`) left it."""
+    params = request.GET if params is None else params
     picker = Picker(organization=organization, membership=membership, form=None)
     repeat = params.get("repeat", "")
     if repeat:
@@ -134,11 +165,46 @@ def _picker_from_query(request, organization, membership) -> Picker:
         initial={
             "project": picker.project_id,
             "workflow": picker.workflow_id,
-            "token": new_token(),
+            "project_id": params.get("project_id", "").strip(),
+            "workflow_id": params.get("workflow_id", "").strip(),
+            "confirm_validation_errors": bool(params.get("confirm_validation_errors")),
+            "token": token or new_token(),
             "repeat": repeat,
         }
     )
     return picker
+
+
+# The buttons that only update the form; any other POST is a submission.
+FORM_ACTIONS = {"show", "search", "refresh", "check"}
+
+
+def _same_token(value: str) -> str:
+    """The form's one-time token, kept while the form is only being updated (nothing attempted)."""
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError):
+        return ""
+
+
+def _update_form(request, organization, membership, action: str):
+    """Show, Search, Refresh or Check, posted with the form (no JavaScript, or htmx for Refresh).
+
+    POST, not GET: the form carries the CSRF and one-time tokens, which must not end up in a URL.
+    An htmx request gets only the pickers (every choice kept), whichever button sent it.
+    """
+    picker = _picker_from_query(
+        request,
+        organization,
+        membership,
+        params=request.POST,
+        token=_same_token(request.POST.get("token", "")),
+    )
+    _load(picker, refresh=action == "refresh", want_preflight=not request.htmx)
+    if request.htmx:
+        response = render(request, NEW_TEMPLATE + "#pickers", picker.context())
+        return reswap(retarget(response, "#pickers"), "innerHTML")
+    return render(request, NEW_TEMPLATE, picker.context())
 
 
 @login_required
@@ -146,6 +212,9 @@ def _picker_from_query(request, organization, membership) -> Picker:
 def submit_job(request: HtmxHttpRequest, org: str):
     organization, membership = get_org_for_user(request, org, role=Role.MEMBER)
     if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action in FORM_ACTIONS:
+            return _update_form(request, organization, membership, action)
         return _post_submission(request, organization, membership)
     picker = _picker_from_query(request, organization, membership)
     _load(picker, refresh=bool(request.GET.get("refresh")))
@@ -323,6 +392,7 @@ def job_list(request: HtmxHttpRequest, org: str):
             "statuses": Status.choices,
             "projects": Project.objects.filter(organization=organization),
             "import_form": ImportJobsForm(initial={"workflow_id": filters["workflow"]}),
+            "has_api_key": keys.active_key(organization) is not None,
         },
     )
 

@@ -9,6 +9,7 @@ from SECRET_KEY.
 import base64
 import hashlib
 import logging
+import os
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -35,13 +36,20 @@ def _derived_key() -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
+# Set once the warning below has been given: processes started from then on (runserver's reloaded
+# child, and `make run`'s web server, worker and sandbox) inherit it and stay quiet.
+DERIVED_KEY_WARNED = "PIXXEL_DASHBOARD_DERIVED_KEY_WARNED"
+
+
 @cache
 def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        logger.warning(
-            "PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set: API keys are encrypted with a key "
-            "derived from SECRET_KEY. Set it before storing real keys (see README)."
-        )
+        if not os.environ.get(DERIVED_KEY_WARNED):
+            logger.warning(
+                "PIXXEL_DASHBOARD_ENCRYPTION_KEYS is not set: API keys are encrypted with a key "
+                "derived from SECRET_KEY. Set it before storing real keys (see README)."
+            )
+            os.environ[DERIVED_KEY_WARNED] = "1"
         return MultiFernet([Fernet(_derived_key())])
     return MultiFernet([Fernet(key.encode()) for key in keys])
 

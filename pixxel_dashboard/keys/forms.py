@@ -18,6 +18,19 @@ class ApiKeyForm(PlainLabels, forms.Form):
         "It is stored encrypted and never shown again.",
     )
 
+    # Offered only after Pixxel refused the key (or did not answer): saving it then is a choice.
+    save_anyway = forms.BooleanField(
+        label="Save this key anyway, although the test failed",
+        required=False,
+        help_text="Type the key again and tick this to make it the active key all the same "
+        "(e.g. while Pixxel is down). This is recorded in the audit log.",
+    )
+
+    def __init__(self, *args, offer_save_anyway=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not offer_save_anyway:
+            del self.fields["save_anyway"]
+
     def clean_secret(self):
         secret = self.cleaned_data["secret"]
         if any(ch.isspace() for ch in secret):

@@ -23,13 +23,26 @@ class NoActiveKey(Exception):
         return self.user_message
 
 
+@dataclass
+class ConnectionCheck:
+    ok: bool
+    message: str
+    project_count: int | None = None
+
+
 def active_key(organization) -> ApiKey | None:
     return ApiKey.objects.active().filter(organization=organization).first()
 
 
 @sensitive_variables("secret")  # error reports show frames' local variables
-def add_key(organization, actor, label: str, secret: str) -> ApiKey:
-    """Store a new key and make it the active one; a previously active key is revoked (rotation)."""
+def add_key(
+    organization, actor, label: str, secret: str, check: ConnectionCheck | None = None
+) -> ApiKey:
+    """Store a new key and make it the active one; a previously active key is revoked (rotation).
+
+    `check` is the outcome of `check_secret` the person saw; a failed one means they chose to save
+    the key anyway, which the audit log records.
+    """
     # A `with` block, not the @atomic decorator: its wrapper frame would show `secret` in reports.
     with transaction.atomic():
         previous = (
@@ -40,7 +53,18 @@ def add_key(organization, actor, label: str, secret: str) -> ApiKey:
             previous.save(update_fields=["revoked_at"])
         key = ApiKey(organization=organization, label=label, created_by=actor)
         key.set_secret(secret)
+        if check is not None:
+            _remember(key, check)
         key.save()
+        if check is not None and not check.ok:
+            record_event(
+                organization,
+                actor,
+                "api_key.saved_despite_failed_test",
+                key.label,
+                mask=key.masked,
+                test_message=check.message[:300],
+            )
         if previous:
             record_event(
                 organization,
@@ -64,29 +88,35 @@ def revoke_key(key: ApiKey, actor) -> None:
     record_event(key.organization, actor, "api_key.revoked", key.label, mask=key.masked)
 
 
-@dataclass
-class ConnectionCheck:
-    ok: bool
-    message: str
-    project_count: int | None = None
+def pixxel_answer(error: PixxelError) -> str:
+    """Pixxel's own answer in a few words ("HTTP 403 · invalid API key"), or what went wrong
+    when it gave none (no answer, a timeout)."""
+    if error.status is None:
+        return error.user_message
+    said = (error.message or error.code or "").strip().rstrip(".")[:200]
+    return f"HTTP {error.status}" + (f" · {said}" if said else "")
 
 
-def test_key(key: ApiKey, actor) -> ConnectionCheck:
-    """Ping Pixxel and list projects with the key; remember and audit the outcome."""
+@sensitive_variables("secret")
+def check_secret(secret: str) -> ConnectionCheck:
+    """Ping Pixxel and list projects with a key, stored or not yet."""
     try:
-        client = PixxelClient(key.reveal())
+        client = PixxelClient(secret)
         client.ping()
         _projects, count = client.list_projects(page_num=1, page_size=1)
-    except KeyUnreadable as exc:
-        check = ConnectionCheck(False, exc.user_message)
     except PixxelError as exc:
-        check = ConnectionCheck(False, exc.user_message)
-    else:
-        check = ConnectionCheck(
-            True,
-            f"Connected to Pixxel: the key works and sees {count} project{'s' if count != 1 else ''}.",
-            count,
-        )
+        if exc.status is None:
+            return ConnectionCheck(False, f"No answer from Pixxel: {exc.user_message}")
+        return ConnectionCheck(False, f"Pixxel rejected the key: {pixxel_answer(exc)}.")
+    return ConnectionCheck(
+        True,
+        f"Connected to Pixxel: the key works and sees {count} project{'s' if count != 1 else ''}.",
+        count,
+    )
+
+
+def _remember(key: ApiKey, check: ConnectionCheck) -> list[str]:
+    """Note a check's outcome on the key; the fields to save."""
     now = timezone.now()
     key.last_verified_at = now
     key.last_verification_ok = check.ok
@@ -95,7 +125,16 @@ def test_key(key: ApiKey, actor) -> ConnectionCheck:
     if check.ok:
         key.last_used_at = now
         fields.append("last_used_at")
-    key.save(update_fields=fields)
+    return fields
+
+
+def test_key(key: ApiKey, actor) -> ConnectionCheck:
+    """Test a stored key against Pixxel; remember and audit the outcome."""
+    try:
+        check = check_secret(key.reveal())
+    except KeyUnreadable as exc:
+        check = ConnectionCheck(False, exc.user_message)
+    key.save(update_fields=_remember(key, check))
     record_event(key.organization, actor, "api_key.tested", key.label, mask=key.masked, ok=check.ok)
     return check
 

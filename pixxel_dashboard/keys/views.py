@@ -1,8 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Role
@@ -36,18 +36,23 @@ def api_keys(request: HtmxHttpRequest, org: str):
 
 
 @sensitive_post_parameters("secret")  # error reports (debug page, admin emails) mask it
+@sensitive_variables("data")  # and the frame's copy of the cleaned form
 @login_required
 @require_POST
 def add_api_key(request: HtmxHttpRequest, org: str):
     """Add the organization's key; with one already active this is a rotation."""
     organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
-    form = ApiKeyForm(request.POST)
+    form = ApiKeyForm(request.POST, offer_save_anyway=bool(request.POST.get("save_anyway")))
     if not form.is_valid():
         return render(request, TEMPLATE, _context(organization, membership, form), status=400)
-    key = services.add_key(
-        organization, request.user, form.cleaned_data["label"], form.cleaned_data["secret"]
-    )
-    check = services.test_key(key, request.user)
+    data = form.cleaned_data
+    # Tested before it is stored: a refused key never replaces (revokes) a working one unasked.
+    check = services.check_secret(data["secret"])
+    if not check.ok and not data.get("save_anyway"):
+        form = ApiKeyForm(request.POST, offer_save_anyway=True)
+        context = _context(organization, membership, form, refusal=check.message)
+        return render(request, TEMPLATE, context, status=400)
+    key = services.add_key(organization, request.user, data["label"], data["secret"], check)
     level = messages.SUCCESS if check.ok else messages.WARNING
     messages.add_message(request, level, f"Saved {key.label} ({key.masked}). {check.message}")
     return redirect("api_keys", organization.slug)
@@ -66,10 +71,16 @@ def test_api_key(request: HtmxHttpRequest, org: str, key_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke_api_key(request: HtmxHttpRequest, org: str, key_id: int):
+    """GET asks for confirmation (a page of its own, so it works without JavaScript); POST revokes."""
     organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
     key = get_object_or_404(ApiKey, pk=key_id, organization=organization)
+    if request.method == "GET":
+        if not key.is_active:
+            return redirect("api_keys", organization.slug)
+        context = {"organization": organization, "membership": membership, "key": key}
+        return render(request, "keys/revoke.html", context)
     services.revoke_key(key, request.user)
     messages.success(
         request,

@@ -7,8 +7,16 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 
 
+# The same sentence as scripts/ensure-chromium, for a `pytest` run without `make test`.
+NO_BROWSER = (
+    "The browser tests need Chromium: install Debian's package (sudo apt-get install chromium) "
+    "or let Playwright download its own (.venv/bin/playwright install chromium, which needs "
+    "access to Playwright's download host), then run make test again."
+)
+
+
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, browser_type):
     args = {
         **browser_type_launch_args,
         "args": [
@@ -26,6 +34,8 @@ def browser_type_launch_args(browser_type_launch_args):
     # (`make test` installs Playwright's own build on machines without it).
     if os.path.exists(CHROMIUM):
         args["executable_path"] = CHROMIUM
+    elif not os.path.exists(browser_type.executable_path):
+        pytest.exit(NO_BROWSER, returncode=1)
     return args
 
 

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
 from pixxel_dashboard.keys import services as keys
+from pixxel_dashboard.keys.crypto import KeyUnreadable
 
 # A Pixxel sandbox key (the sandbox accepts any key starting with "sbx_").
 DEMO_SANDBOX_KEY = "sbx_demo_organization"
@@ -33,7 +34,15 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(
             user=user, organization=organization, defaults={"role": Role.OWNER}
         )
-        if keys.active_key(organization) is None:
+        key = keys.active_key(organization)
+        if key is not None:
+            try:
+                # Readable? (This also gives the encryption-key warning, once for all of `make run`.)
+                key.reveal()
+            except KeyUnreadable:
+                keys.revoke_key(key, user)  # SECRET_KEY or the encryption keys changed since
+                key = None
+        if key is None:
             keys.add_key(organization, user, "Sandbox key", DEMO_SANDBOX_KEY)
         self.stdout.write(
             self.style.SUCCESS(
