@@ -59,12 +59,22 @@ def test_a_succeeded_job_offers_downloads_and_shows_readable_results(
     acme, alice, client_for, pixxel, sandbox
 ):
     job = finish(submit(acme, alice, pixxel), sandbox)
-    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    c = client_for(alice)
+    body = c.get(job.get_absolute_url()).content.decode()
     assert "✔</span> Succeeded" in body
     assert "Download results" in body
-    assert body.count("output</button>") == 5  # one Download per task
-    assert "pixels_processed" in body and "Area of interest" in body  # data-type tables
-    assert "hx-get=" not in body  # nothing left to poll
+    assert "data-job-poll" not in body  # nothing left to poll
+    # Each task opens on demand: the page links its own URL, which has the inputs and result.
+    assert "pixels_processed" not in body
+    task = job.tasks.get(name="NDVI")
+    task_url = job.get_absolute_url() + f"tasks/{task.pixxel_id}/"
+    assert f'hx-get="{task_url}"' in body and f'<a href="{task_url}">' in body
+    page = c.get(task_url).content.decode()
+    assert "<html" in page and "Task NDVI" in page
+    assert "pixels_processed" in page and "atmospheric_correction_output" in page  # data tables
+    assert page.count("output</button>") == 1
+    fragment = c.get(task_url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and "pixels_processed" in fragment
 
 
 def test_a_failing_workflow_shows_failure_type_and_error_prominently(
@@ -227,8 +237,12 @@ def test_the_poll_answers_fragments_out_of_band_when_changed(
     assert r.status_code == 200
     body = r.content.decode()
     assert "<html" not in body
-    for region in ("job-header", "job-graph", "job-timeline", "job-tasks", "job-poll"):
+    for region in ("job-header", "job-graph", "job-timeline", "job-poll"):
         assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', body), region
+    # Not the whole task list: only the rows that changed, each on its own.
+    assert 'id="job-tasks"' not in body
+    changed = re.findall(r'<template><tr id="(task-\d+)"[^>]*hx-swap-oob="true"', body)
+    assert changed and len(changed) < 5, changed
     assert 'id="job-announce" hx-swap-oob="innerHTML">Job running' in body
     assert f"v={token(Job.objects.get(pk=job.pk))}" in body
 

@@ -8,11 +8,13 @@ for 5 tasks or 55. Geometry is computed here and drawn by templates/jobs/detail.
 
 from __future__ import annotations
 
-import heapq
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
+
+from django.core.paginator import Paginator
 
 from pixxel_dashboard.pixxel.parsing import format_duration
 
@@ -30,37 +32,77 @@ def _seconds_between(start: datetime | None, end: datetime | None) -> float | No
     return max(0.0, (end - start).total_seconds())
 
 
-# Task order ----------------------------------------------------------------------------------
+# Task order and dependency problems ----------------------------------------------------------
+
+MAX_CYCLES = 50  # cycles named on the page; more than that is one broken graph, not many problems
 
 
-def topological_order(tasks: list[Task]) -> list[Task]:
+@dataclass
+class Dependencies:
+    """Dependency order, and what is wrong with the dependencies (shown on the page, not hidden)."""
+
+    order: list[Task]
+    cycles: list[list[str]]  # each [a, b, …, a]: b depends on a, …, a depends on the last
+    missing: list[tuple[str, str]]  # (task, the name it depends on that is no task of the job)
+    cut: set[tuple[str, str]]  # (dependency, dependent) edges dropped to break the cycles
+
+    @property
+    def cycle_sentences(self) -> list[str]:
+        return [f"tasks {' → '.join(cycle)} form a cycle" for cycle in self.cycles]
+
+    @property
+    def cycle_edges(self) -> set[tuple[str, str]]:
+        return {(c[i], c[i + 1]) for c in self.cycles for i in range(len(c) - 1)}
+
+
+def analyse_dependencies(tasks: list[Task]) -> Dependencies:
     """Tasks in dependency order (a task after everything it depends on), ties by Pixxel's order.
 
-    Dependencies naming no task are ignored; tasks caught in a cycle come last, by position.
+    `graphlib` finds the order and names each cycle; one edge of each cycle is set aside so the
+    rest still orders (a cycle's tasks then follow their other dependencies). Dependencies naming
+    no task are reported and otherwise ignored.
     """
-    by_name = {t.name: t for t in tasks if t.name}
-    indegree = {t.pk: 0 for t in tasks}
-    dependents: dict[int, list[Task]] = {t.pk: [] for t in tasks}
+    by_name: dict[str, Task] = {}
     for t in tasks:
-        for dep in set(t.depends_on or []):
-            parent = by_name.get(dep)
-            if parent is not None and parent.pk != t.pk:
-                indegree[t.pk] += 1
-                dependents[parent.pk].append(t)
-    heap = [(t.position, t.pk, t) for t in tasks if indegree[t.pk] == 0]
-    heapq.heapify(heap)
-    ordered: list[Task] = []
-    while heap:
-        _pos, _pk, t = heapq.heappop(heap)
-        ordered.append(t)
-        for child in dependents[t.pk]:
-            indegree[child.pk] -= 1
-            if indegree[child.pk] == 0:
-                heapq.heappush(heap, (child.position, child.pk, child))
-    if len(ordered) < len(tasks):
-        seen = {t.pk for t in ordered}
-        ordered.extend(sorted((t for t in tasks if t.pk not in seen), key=lambda t: t.position))
-    return ordered
+        if t.name:
+            by_name.setdefault(t.name, t)
+    missing: list[tuple[str, str]] = []
+    edges: list[tuple[str, str]] = []
+    for t in tasks:
+        for dep in dict.fromkeys(str(d) for d in t.depends_on or []):
+            if dep in by_name:
+                if t.name:
+                    edges.append((dep, t.name))
+            else:
+                missing.append((t.name or t.pixxel_id, dep))
+    cycles: list[list[str]] = []
+    cut: set[tuple[str, str]] = set()
+    while True:
+        sorter: TopologicalSorter[int] = TopologicalSorter()
+        for t in tasks:
+            sorter.add(t.pk)
+        for dep, name in edges:
+            if (dep, name) not in cut:
+                sorter.add(by_name[name].pk, by_name[dep].pk)
+        try:
+            sorter.prepare()
+        except CycleError as err:
+            if len(cycles) >= MAX_CYCLES:
+                return Dependencies(sorted(tasks, key=lambda t: t.position), cycles, missing, cut)
+            pks = err.args[1]
+            names_of = {t.pk: t.name for t in tasks}
+            cycle = [names_of[pk] for pk in pks]
+            cycles.append(cycle)
+            cut.add((cycle[-2], cycle[-1]))
+            continue
+        break
+    task_of = {t.pk: t for t in tasks}
+    order: list[Task] = []
+    while sorter.is_active():
+        ready = sorted((task_of[pk] for pk in sorter.get_ready()), key=lambda t: (t.position, t.pk))
+        order.extend(ready)
+        sorter.done(*(t.pk for t in ready))
+    return Dependencies(order, cycles, missing, cut)
 
 
 # Readable values -----------------------------------------------------------------------------
@@ -145,11 +187,42 @@ def filter_lines(lines: list[str], query: str) -> list[str]:
     return [line for line in lines if query in line.lower()]
 
 
-# Per-task view model -------------------------------------------------------------------------
+# Per-task view models ------------------------------------------------------------------------
+
+
+def _duration(t: Task) -> str:
+    seconds = t.time_taken_seconds
+    if seconds is None:
+        seconds = _seconds_between(t.recv_time, t.send_time or t.finished_at)
+    return t.time_taken or format_duration(seconds)
+
+
+@dataclass
+class TaskRow:
+    """One line of the task table (no inputs, results or logs: those load when a task is opened)."""
+
+    task: Task
+    number: int  # place in dependency order, 1-based; also the row's stable anchor
+    missing: list[str] = field(default_factory=list)  # dependencies naming no task
+    view: TaskView | None = None  # set when the page shows the task opened (failed, log search)
+
+    @property
+    def anchor(self) -> str:
+        return f"task-{self.number}"
+
+    @property
+    def duration(self) -> str:
+        return _duration(self.task)
+
+    @property
+    def failed(self) -> bool:
+        return self.task.status == Status.FAILED
 
 
 @dataclass
 class TaskView:
+    """A task opened: everything about it, inputs, result and logs decoded."""
+
     task: Task
     inputs: Readable
     result: Readable
@@ -157,44 +230,27 @@ class TaskView:
     log_total: int
     duration: str
     inference: str
-    anchor: str
 
     @property
     def failed(self) -> bool:
         return self.task.status == Status.FAILED
 
     @property
-    def skipped(self) -> bool:
-        return (self.task.state_msg or "").lower().startswith("skipped")
-
-    @property
     def can_download(self) -> bool:
         return self.task.status == Status.SUCCEEDED
 
 
-def task_views(ordered: list[Task], log_q: str = "") -> list[TaskView]:
-    views = []
-    for i, t in enumerate(ordered):
-        lines = log_lines(t.info_logs)
-        end = t.send_time or t.finished_at
-        duration = t.time_taken_seconds
-        if duration is None:
-            duration = _seconds_between(t.recv_time, end)
-        views.append(
-            TaskView(
-                task=t,
-                inputs=readable(t.inputs),
-                result=readable(t.result),
-                logs=filter_lines(lines, log_q),
-                log_total=len(lines),
-                duration=t.time_taken or format_duration(duration),
-                inference=format_duration(
-                    _seconds_between(t.block_inf_start_time, t.block_inf_end_time)
-                ),
-                anchor=f"task-{i + 1}",
-            )
-        )
-    return views
+def task_view(t: Task, log_q: str = "") -> TaskView:
+    lines = log_lines(t.info_logs)
+    return TaskView(
+        task=t,
+        inputs=readable(t.inputs),
+        result=readable(t.result),
+        logs=filter_lines(lines, log_q),
+        log_total=len(lines),
+        duration=_duration(t),
+        inference=format_duration(_seconds_between(t.block_inf_start_time, t.block_inf_end_time)),
+    )
 
 
 # Dependency graph ----------------------------------------------------------------------------
@@ -237,7 +293,7 @@ class GraphNode:
     icon: str
     x: float
     y: float
-    anchor: str = ""
+    href: str = ""
     markers: list[int] = field(default_factory=list)
 
     @property
@@ -272,6 +328,7 @@ class GraphEdge:
     mid_x: float
     mid_y: float
     markers: list[int] = field(default_factory=list)
+    cycle: bool = False  # part of a dependency cycle (drawn in the warning colour)
 
     @property
     def invalid(self) -> bool:
@@ -365,7 +422,11 @@ def _layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
 
 
 def build_graph(
-    ordered: list[Task], errors: list[JobValidationError], spec: Any, anchors: dict[str, str]
+    ordered: list[Task],
+    errors: list[JobValidationError],
+    spec: Any,
+    links: dict[str, str],
+    cycle_edges: set[tuple[str, str]] = frozenset(),
 ) -> Graph:
     task_by_name = {t.name: t for t in ordered if t.name}
     spec_names, spec_edges = _spec_graph(spec)
@@ -421,7 +482,7 @@ def build_graph(
                     icon=STATUS_ICONS.get(status, "▭"),
                     x=x,
                     y=y,
-                    anchor=anchors.get(name, ""),
+                    href=links.get(name, ""),
                 )
                 x += NODE_W + H_GAP
             y += NODE_H + WRAP_GAP
@@ -431,12 +492,19 @@ def build_graph(
     height = max(y - V_GAP + MARGIN + 4, NODE_H + 2 * MARGIN)
 
     graph_edges: dict[tuple[str, str], GraphEdge] = {}
-    for src, dst in edges:
+    for back_index, (src, dst) in enumerate(edges):
         a, b = nodes[src], nodes[dst]
-        x1, y1 = a.cx, a.y + NODE_H
-        x2, y2 = b.cx, b.y - 3
+        if b.y > a.y:
+            x1, y1 = a.cx, a.y + NODE_H
+            x2, y2 = b.cx, b.y - 3
+            path, mid_x, mid_y = _curve(x1, y1, x2, y2), (x1 + x2) / 2, (y1 + y2) / 2
+        else:
+            # An edge against the flow (a cycle, or a task depending on itself) goes round the
+            # right-hand side, so it is never hidden behind the boxes it joins.
+            path, mid_x, mid_y = _back_curve(a, b, back_index)
+            width = max(width, mid_x + NODE_W / 4 + MARGIN)
         graph_edges[(src, dst)] = GraphEdge(
-            src, dst, _curve(x1, y1, x2, y2), mid_x=(x1 + x2) / 2, mid_y=(y1 + y2) / 2
+            src, dst, path, mid_x=mid_x, mid_y=mid_y, cycle=(src, dst) in cycle_edges
         )
 
     placed: list[PlacedError] = []
@@ -472,6 +540,22 @@ def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
     return (
         f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
     )
+
+
+def _back_curve(a: GraphNode, b: GraphNode, index: int) -> tuple[str, float, float]:
+    """From a's right side round to b's right side; a loop when a is b. Returns (path, mid x, y)."""
+    reach = 28 + 6 * (index % 4)  # neighbouring back edges do not overlap exactly
+    x1, y1 = a.x + NODE_W, a.y + NODE_H / 2 + 6
+    x2, y2 = b.x + NODE_W + 3, b.y + NODE_H / 2 - 6
+    out = max(x1, x2) + reach
+    if a is b:
+        path = (
+            f"M{x1:.1f},{y1:.1f} C{out:.1f},{y1 + 14:.1f} {out:.1f},{y2 - 14:.1f} {x2:.1f},{y2:.1f}"
+        )
+    else:
+        path = f"M{x1:.1f},{y1:.1f} C{out:.1f},{y1:.1f} {out:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+    # The curve's own midpoint (t = 0.5), where a badge goes; it never reaches `out`.
+    return path, 0.125 * (x1 + x2) + 0.75 * out, (y1 + y2) / 2
 
 
 def _bus_edges(
@@ -581,8 +665,8 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
         end = end or t.block_inf_end_time or t.recv_time
         return t.recv_time, max(end, t.recv_time)
 
-    spans = {t.pk: span(t) for t in ordered}
-    known = [s for s in spans.values() if s]
+    spans = [span(t) for t in ordered]  # by place: a band (see `bands`) is not a saved row
+    known = [s for s in spans if s]
     t0 = min((s[0] for s in known), default=None)
     if job.exec_created_at and (t0 is None or job.exec_created_at < t0):
         t0 = job.exec_created_at
@@ -603,9 +687,9 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
             icon=t.status_icon,
             y=y + 4,
             text_y=y + 15,
-            started=spans[t.pk] is not None,
+            started=spans[i] is not None,
         )
-        s = spans[t.pk]
+        s = spans[i]
         if s is None:
             row.note = (
                 "skipped" if (t.state_msg or "").lower().startswith("skipped") else "not started"
@@ -650,24 +734,143 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
     )
 
 
+# Large jobs: layers collapsed into bands -------------------------------------------------------
+
+GRAPH_MAX_NODES = 100  # beyond this many tasks, the graph and timeline show bands of layers
+MAX_BANDS = 20
+PAGE_SIZE = 100  # task table rows per page
+
+
+@dataclass
+class Band:
+    """Consecutive layers of a large job's graph, drawn as one box with its tasks counted."""
+
+    number: int  # 1-based, the `band` query parameter that expands it
+    first_layer: int
+    last_layer: int
+    tasks: list[Task]
+
+    @property
+    def label(self) -> str:
+        if self.first_layer == self.last_layer:
+            return f"Layer {self.first_layer}"
+        return f"Layers {self.first_layer}–{self.last_layer}"
+
+    @property
+    def status(self) -> str:
+        statuses = {t.status for t in self.tasks}
+        for status in (Status.FAILED, Status.RUNNING):
+            if status in statuses:
+                return status
+        if statuses == {Status.SUCCEEDED}:
+            return Status.SUCCEEDED
+        return Status.QUEUED if Status.QUEUED in statuses else Status.UNKNOWN
+
+    @property
+    def counts(self) -> str:
+        """ "✔ 98 ▶ 1 ◷ 1 of 100": how many of its tasks are in each status (icon and number)."""
+        tally: dict[str, int] = {}
+        for t in self.tasks:
+            tally[t.status] = tally.get(t.status, 0) + 1
+        parts = [f"{STATUS_ICONS.get(st, '?')} {n}" for st, n in tally.items()]
+        return " ".join(parts) + f" of {len(self.tasks)}"
+
+    def as_task(self, depends_on: list[str]) -> Task:
+        """The band as an unsaved Task, so graph and timeline draw it like one."""
+        starts = [t.recv_time for t in self.tasks if t.recv_time]
+        ends = [t.send_time or t.finished_at for t in self.tasks if t.send_time or t.finished_at]
+        return Task(
+            name=self.label,
+            pixxel_id=self.label,
+            position=self.number,
+            status=self.status,
+            depends_on=depends_on,
+            recv_time=min(starts, default=None),
+            # A running band reaches "now", like a running task.
+            send_time=None if self.status == Status.RUNNING else max(ends, default=None),
+        )
+
+
+def task_layers(deps: Dependencies) -> dict[str, int]:
+    """1-based layer of each named task: one below its deepest dependency (cycles cut)."""
+    layer: dict[str, int] = {}
+    for t in deps.order:  # dependency order: every dependency has its layer already
+        if not t.name or t.name in layer:
+            continue
+        parents = [d for d in t.depends_on or [] if (d, t.name) not in deps.cut]
+        layer[t.name] = 1 + max((layer.get(d, 0) for d in parents), default=0)
+    return layer
+
+
+def bands(deps: Dependencies) -> list[Band]:
+    """Layers grouped in order into at most about MAX_BANDS boxes of similar task counts."""
+    layer = task_layers(deps)
+    by_layer: dict[int, list[Task]] = {}
+    for t in deps.order:
+        by_layer.setdefault(layer.get(t.name, 1), []).append(t)
+    target = max(1, -(-len(deps.order) // MAX_BANDS))
+    result: list[Band] = []
+    for number in sorted(by_layer):
+        members = by_layer[number]
+        last = result[-1] if result else None
+        if last is not None and len(last.tasks) + len(members) <= target:
+            last.tasks.extend(members)
+            last.last_layer = number
+        else:
+            result.append(Band(len(result) + 1, number, number, list(members)))
+    return result
+
+
+def band_graph(job: Job, deps: Dependencies, band_list: list[Band], expand_url: str) -> Graph:
+    """The collapsed graph: one box per band, an edge where a band depends on an earlier one."""
+    band_of = {t.name: b for b in band_list for t in b.tasks if t.name}
+    pseudo = []
+    for b in band_list:
+        parents = {
+            band_of[d].label
+            for t in b.tasks
+            for d in t.depends_on or []
+            if d in band_of and band_of[d] is not b and (d, t.name) not in deps.cut
+        }
+        pseudo.append(b.as_task(sorted(parents)))
+    links = {b.label: f"{expand_url}band={b.number}#job-graph" for b in band_list}
+    graph = build_graph(pseudo, [], None, links)
+    counts = {b.label: b.counts for b in band_list}
+    for node in graph.nodes:
+        node.status_label = counts[node.name]
+        node.icon = ""
+    return graph
+
+
+# The page ------------------------------------------------------------------------------------
 # The page ------------------------------------------------------------------------------------
 
 
 @dataclass
 class JobPage:
     job: Job
-    tasks: list[TaskView]
+    rows: list[TaskRow]  # the task table's current page
+    page: Any  # django.core.paginator.Page of the rows
+    task_count: int
     graph: Graph
     timeline: Timeline
+    deps: Dependencies
+    collapsed: bool  # graph and timeline show bands of layers
+    band: Band | None  # the band drawn expanded, if one was asked for
     elapsed: str
     eta: str
     expected_finish: datetime | None
 
+    @property
+    def missing_sentences(self) -> list[str]:
+        return [
+            f"task {task} depends on “{dep}”, which is not a task of this job"
+            for task, dep in self.deps.missing
+        ]
 
-def job_page(job: Job, tasks: list[Task], errors: list[JobValidationError], log_q: str = ""):
-    ordered = topological_order(tasks)
-    views = task_views(ordered, log_q)
-    anchors = {v.task.name: v.anchor for v in views}
+
+def job_header(job: Job) -> tuple[str, str, datetime | None]:
+    """(elapsed, ETA sentence, expected finish) for the page's header."""
     elapsed_s = job.time_taken_seconds
     eta, expected = "", None
     if job.estimated_duration and job.pixxel_created_at:
@@ -675,12 +878,58 @@ def job_page(job: Job, tasks: list[Task], errors: list[JobValidationError], log_
     if not job.is_terminal and job.estimated_duration:
         remaining = job.estimated_duration - (elapsed_s or 0)
         eta = "any moment now" if remaining <= 0 else f"about {format_duration(remaining)} left"
+    return job.time_taken or format_duration(elapsed_s), eta, expected
+
+
+def job_page(
+    job: Job,
+    tasks: list[Task],
+    errors: list[JobValidationError],
+    *,
+    page_number: Any = 1,
+    band_number: Any = None,
+    task_url: Any = None,
+    expand_url: str = "?",
+) -> JobPage:
+    """Everything the page draws. `task_url(task)` is a task's own page (for links from tasks
+    not on the table's current page); `expand_url` the page's URL ready for `band=N`."""
+    deps = analyse_dependencies(tasks)
+    missing_by_task: dict[str, list[str]] = {}
+    for name, dep in deps.missing:
+        missing_by_task.setdefault(name, []).append(dep)
+    all_rows = [
+        TaskRow(t, i + 1, missing_by_task.get(t.name or t.pixxel_id, []))
+        for i, t in enumerate(deps.order)
+    ]
+    page = Paginator(all_rows, PAGE_SIZE).get_page(page_number)
+    on_page = {r.task.name: f"#{r.anchor}-details" for r in page.object_list if r.task.name}
+    links = {t.name: on_page.get(t.name) or (task_url(t) if task_url else "") for t in tasks}
+
+    collapsed = len(tasks) > GRAPH_MAX_NODES
+    band = None
+    if collapsed:
+        band_list = bands(deps)
+        band = next((b for b in band_list if str(b.number) == str(band_number)), None)
+        if band is not None:
+            graph = build_graph(band.tasks, errors, job.spec, links, deps.cycle_edges)
+        else:
+            graph = band_graph(job, deps, band_list, expand_url)
+        timeline = build_timeline(job, [b.as_task([]) for b in band_list])
+    else:
+        graph = build_graph(deps.order, errors, job.spec, links, deps.cycle_edges)
+        timeline = build_timeline(job, deps.order)
+    elapsed, eta, expected = job_header(job)
     return JobPage(
         job=job,
-        tasks=views,
-        graph=build_graph(ordered, errors, job.spec, anchors),
-        timeline=build_timeline(job, ordered),
-        elapsed=job.time_taken or format_duration(elapsed_s),
+        rows=list(page.object_list),
+        page=page,
+        task_count=len(tasks),
+        graph=graph,
+        timeline=timeline,
+        deps=deps,
+        collapsed=collapsed,
+        band=band,
+        elapsed=elapsed,
         eta=eta,
         expected_finish=expected,
     )
