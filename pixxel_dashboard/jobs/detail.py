@@ -9,6 +9,7 @@ for 5 tasks or 55. Geometry is computed here and drawn by templates/jobs/detail.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
@@ -33,6 +34,21 @@ def _seconds_between(start: datetime | None, end: datetime | None) -> float | No
 
 
 # Task order and dependency problems ----------------------------------------------------------
+# (over TaskNode: the few columns order, graph and bands need; 2,000 model instances cost more than
+# the whole rest of the page)
+
+
+@dataclass(slots=True)
+class TaskNode:
+    pk: int
+    pixxel_id: str
+    name: str
+    position: int
+    depends_on: list
+    status: str
+
+
+NODE_FIELDS = ("pk", "pixxel_id", "name", "position", "depends_on", "status")
 
 MAX_CYCLES = 50  # cycles named on the page; more than that is one broken graph, not many problems
 
@@ -41,10 +57,11 @@ MAX_CYCLES = 50  # cycles named on the page; more than that is one broken graph,
 class Dependencies:
     """Dependency order, and what is wrong with the dependencies (shown on the page, not hidden)."""
 
-    order: list[Task]
+    order: list[TaskNode]
     cycles: list[list[str]]  # each [a, b, …, a]: b depends on a, …, a depends on the last
     missing: list[tuple[str, str]]  # (task, the name it depends on that is no task of the job)
     cut: set[tuple[str, str]]  # (dependency, dependent) edges dropped to break the cycles
+    layers: dict[int, int]  # task pk → 1-based layer (one below its deepest dependency)
 
     @property
     def cycle_sentences(self) -> list[str]:
@@ -55,21 +72,23 @@ class Dependencies:
         return {(c[i], c[i + 1]) for c in self.cycles for i in range(len(c) - 1)}
 
 
-def analyse_dependencies(tasks: list[Task]) -> Dependencies:
+def analyse_dependencies(tasks: list[TaskNode]) -> Dependencies:
     """Tasks in dependency order (a task after everything it depends on), ties by Pixxel's order.
 
     `graphlib` finds the order and names each cycle; one edge of each cycle is set aside so the
     rest still orders (a cycle's tasks then follow their other dependencies). Dependencies naming
     no task are reported and otherwise ignored.
     """
-    by_name: dict[str, Task] = {}
+    by_name: dict[str, TaskNode] = {}
     for t in tasks:
         if t.name:
             by_name.setdefault(t.name, t)
     missing: list[tuple[str, str]] = []
     edges: list[tuple[str, str]] = []
     for t in tasks:
-        for dep in dict.fromkeys(str(d) for d in t.depends_on or []):
+        if not t.depends_on:
+            continue
+        for dep in dict.fromkeys(map(str, t.depends_on)):
             if dep in by_name:
                 if t.name:
                     edges.append((dep, t.name))
@@ -77,32 +96,38 @@ def analyse_dependencies(tasks: list[Task]) -> Dependencies:
                 missing.append((t.name or t.pixxel_id, dep))
     cycles: list[list[str]] = []
     cut: set[tuple[str, str]] = set()
+    names_of = {t.pk: t.name for t in tasks}
     while True:
-        sorter: TopologicalSorter[int] = TopologicalSorter()
-        for t in tasks:
-            sorter.add(t.pk)
+        graph: dict[int, list[int]] = {t.pk: [] for t in tasks}
         for dep, name in edges:
             if (dep, name) not in cut:
-                sorter.add(by_name[name].pk, by_name[dep].pk)
+                graph[by_name[name].pk].append(by_name[dep].pk)
+        sorter = TopologicalSorter(graph)
         try:
             sorter.prepare()
         except CycleError as err:
             if len(cycles) >= MAX_CYCLES:
-                return Dependencies(sorted(tasks, key=lambda t: t.position), cycles, missing, cut)
-            pks = err.args[1]
-            names_of = {t.pk: t.name for t in tasks}
-            cycle = [names_of[pk] for pk in pks]
+                flat = sorted(tasks, key=lambda t: t.position)
+                return Dependencies(flat, cycles, missing, cut, {t.pk: 1 for t in tasks})
+            cycle = [names_of[pk] for pk in err.args[1]]
             cycles.append(cycle)
             cut.add((cycle[-2], cycle[-1]))
             continue
         break
     task_of = {t.pk: t for t in tasks}
-    order: list[Task] = []
+    rank = {t.pk: (t.position, t.pk) for t in tasks}
+    order: list[TaskNode] = []
+    layer: dict[int, int] = {}  # 1-based: one below the task's deepest dependency
     while sorter.is_active():
-        ready = sorted((task_of[pk] for pk in sorter.get_ready()), key=lambda t: (t.position, t.pk))
-        order.extend(ready)
-        sorter.done(*(t.pk for t in ready))
-    return Dependencies(order, cycles, missing, cut)
+        ready = sorter.get_ready()
+        if len(ready) > 1:  # ties in Pixxel's order
+            ready = sorted(ready, key=rank.__getitem__)
+        for pk in ready:
+            order.append(task_of[pk])
+            parents = graph[pk]
+            layer[pk] = 1 + max(map(layer.__getitem__, parents)) if parents else 1
+        sorter.done(*ready)
+    return Dependencies(order, cycles, missing, cut, layer)
 
 
 # Readable values -----------------------------------------------------------------------------
@@ -422,7 +447,7 @@ def _layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
 
 
 def build_graph(
-    ordered: list[Task],
+    ordered: list[TaskNode],
     errors: list[JobValidationError],
     spec: Any,
     links: dict[str, str],
@@ -654,7 +679,11 @@ class Timeline:
         return any(r.started for r in self.rows)
 
 
-def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
+def build_timeline(
+    job: Job, ordered: list[Task], bounds: tuple[datetime | None, datetime | None] = (None, None)
+) -> Timeline:
+    """The tasks' bars on one time axis; `bounds` (the job's start and end) widen it to the whole
+    job when only some of its tasks are drawn (one page of a long job)."""
     # "Now" for a task still running is Pixxel's clock (its last update), not ours.
     now = job.pixxel_updated_at or job.exec_updated_at or job.updated_at
 
@@ -665,12 +694,14 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
         end = end or t.block_inf_end_time or t.recv_time
         return t.recv_time, max(end, t.recv_time)
 
-    spans = [span(t) for t in ordered]  # by place: a band (see `bands`) is not a saved row
-    known = [s for s in spans if s]
-    t0 = min((s[0] for s in known), default=None)
-    if job.exec_created_at and (t0 is None or job.exec_created_at < t0):
-        t0 = job.exec_created_at
-    t1 = max((s[1] for s in known), default=None)
+    spans = {t.pk: span(t) for t in ordered}
+    known = [s for s in spans.values() if s]
+    starts = [s[0] for s in known] + [m for m in (bounds[0], job.exec_created_at) if m]
+    t0 = min(starts, default=None)
+    ends = [s[1] for s in known] + ([bounds[1]] if bounds[1] else [])
+    if ends and not job.is_terminal and now:
+        ends.append(now)  # a task still running elsewhere in the job reaches "now"
+    t1 = max(ends, default=None)
     total = max(1.0, (t1 - t0).total_seconds()) if t0 and t1 else 1.0
     scale = PLOT_W / total
 
@@ -687,9 +718,9 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
             icon=t.status_icon,
             y=y + 4,
             text_y=y + 15,
-            started=spans[i] is not None,
+            started=spans[t.pk] is not None,
         )
-        s = spans[i]
+        s = spans[t.pk]
         if s is None:
             row.note = (
                 "skipped" if (t.state_msg or "").lower().startswith("skipped") else "not started"
@@ -738,7 +769,7 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
 
 GRAPH_MAX_NODES = 100  # beyond this many tasks, the graph and timeline show bands of layers
 MAX_BANDS = 20
-PAGE_SIZE = 100  # task table rows per page
+PAGE_SIZE = 25  # task table rows (and timeline bars) per page
 
 
 @dataclass
@@ -748,7 +779,7 @@ class Band:
     number: int  # 1-based, the `band` query parameter that expands it
     first_layer: int
     last_layer: int
-    tasks: list[Task]
+    tasks: list[TaskNode]
 
     @property
     def label(self) -> str:
@@ -775,39 +806,16 @@ class Band:
         parts = [f"{STATUS_ICONS.get(st, '?')} {n}" for st, n in tally.items()]
         return " ".join(parts) + f" of {len(self.tasks)}"
 
-    def as_task(self, depends_on: list[str]) -> Task:
-        """The band as an unsaved Task, so graph and timeline draw it like one."""
-        starts = [t.recv_time for t in self.tasks if t.recv_time]
-        ends = [t.send_time or t.finished_at for t in self.tasks if t.send_time or t.finished_at]
-        return Task(
-            name=self.label,
-            pixxel_id=self.label,
-            position=self.number,
-            status=self.status,
-            depends_on=depends_on,
-            recv_time=min(starts, default=None),
-            # A running band reaches "now", like a running task.
-            send_time=None if self.status == Status.RUNNING else max(ends, default=None),
-        )
-
-
-def task_layers(deps: Dependencies) -> dict[str, int]:
-    """1-based layer of each named task: one below its deepest dependency (cycles cut)."""
-    layer: dict[str, int] = {}
-    for t in deps.order:  # dependency order: every dependency has its layer already
-        if not t.name or t.name in layer:
-            continue
-        parents = [d for d in t.depends_on or [] if (d, t.name) not in deps.cut]
-        layer[t.name] = 1 + max((layer.get(d, 0) for d in parents), default=0)
-    return layer
+    def as_node(self, depends_on: list[str]) -> TaskNode:
+        """The band as one node, so the graph draws it like a task."""
+        return TaskNode(0, self.label, self.label, self.number, depends_on, self.status)
 
 
 def bands(deps: Dependencies) -> list[Band]:
     """Layers grouped in order into at most about MAX_BANDS boxes of similar task counts."""
-    layer = task_layers(deps)
-    by_layer: dict[int, list[Task]] = {}
+    by_layer: dict[int, list[TaskNode]] = {}
     for t in deps.order:
-        by_layer.setdefault(layer.get(t.name, 1), []).append(t)
+        by_layer.setdefault(deps.layers[t.pk], []).append(t)
     target = max(1, -(-len(deps.order) // MAX_BANDS))
     result: list[Band] = []
     for number in sorted(by_layer):
@@ -821,7 +829,7 @@ def bands(deps: Dependencies) -> list[Band]:
     return result
 
 
-def band_graph(job: Job, deps: Dependencies, band_list: list[Band], expand_url: str) -> Graph:
+def band_graph(deps: Dependencies, band_list: list[Band], expand_url: str) -> Graph:
     """The collapsed graph: one box per band, an edge where a band depends on an earlier one."""
     band_of = {t.name: b for b in band_list for t in b.tasks if t.name}
     pseudo = []
@@ -832,7 +840,7 @@ def band_graph(job: Job, deps: Dependencies, band_list: list[Band], expand_url: 
             for d in t.depends_on or []
             if d in band_of and band_of[d] is not b and (d, t.name) not in deps.cut
         }
-        pseudo.append(b.as_task(sorted(parents)))
+        pseudo.append(b.as_node(sorted(parents)))
     links = {b.label: f"{expand_url}band={b.number}#job-graph" for b in band_list}
     graph = build_graph(pseudo, [], None, links)
     counts = {b.label: b.counts for b in band_list}
@@ -883,49 +891,65 @@ def job_header(job: Job) -> tuple[str, str, datetime | None]:
 
 def job_page(
     job: Job,
-    tasks: list[Task],
+    nodes: list[TaskNode],
     errors: list[JobValidationError],
+    load_tasks: Callable[[list[int]], dict[int, Task]],
     *,
     page_number: Any = 1,
     band_number: Any = None,
-    task_url: Any = None,
+    task_url: Callable[[TaskNode], str] | None = None,
     expand_url: str = "?",
 ) -> JobPage:
-    """Everything the page draws. `task_url(task)` is a task's own page (for links from tasks
-    not on the table's current page); `expand_url` the page's URL ready for `band=N`."""
-    deps = analyse_dependencies(tasks)
+    """Everything the page draws. Order, graph and bands need only each task's `nodes` entry;
+    `load_tasks(pks)` fetches the table's current page in full. `task_url(node)` is a task's own
+    page (linked from graph boxes of tasks not on that page); `expand_url` is the page's URL
+    ready for `band=N`."""
+    deps = analyse_dependencies(nodes)
     missing_by_task: dict[str, list[str]] = {}
     for name, dep in deps.missing:
         missing_by_task.setdefault(name, []).append(dep)
-    all_rows = [
-        TaskRow(t, i + 1, missing_by_task.get(t.name or t.pixxel_id, []))
-        for i, t in enumerate(deps.order)
+    page = Paginator(deps.order, PAGE_SIZE).get_page(page_number)
+    first = page.start_index()
+    full = load_tasks([n.pk for n in page.object_list])
+    rows = [
+        TaskRow(full[n.pk], first + i, missing_by_task.get(n.name or n.pixxel_id, []))
+        for i, n in enumerate(page.object_list)
+        if n.pk in full
     ]
-    page = Paginator(all_rows, PAGE_SIZE).get_page(page_number)
-    on_page = {r.task.name: f"#{r.anchor}-details" for r in page.object_list if r.task.name}
-    links = {t.name: on_page.get(t.name) or (task_url(t) if task_url else "") for t in tasks}
+    on_page = {r.task.name: f"#{r.anchor}-details" for r in rows if r.task.name}
 
-    collapsed = len(tasks) > GRAPH_MAX_NODES
+    def links(drawn: list[TaskNode]) -> dict[str, str]:
+        return {
+            n.name: on_page.get(n.name) or (task_url(n) if task_url else "")
+            for n in drawn
+            if n.name
+        }
+
+    # The workflow spec (large for a large job) only matters without tasks or with validation
+    # errors to place: only then is it loaded.
+    spec = job.spec if errors or not nodes else None
+    collapsed = len(nodes) > GRAPH_MAX_NODES
     band = None
     if collapsed:
         band_list = bands(deps)
         band = next((b for b in band_list if str(b.number) == str(band_number)), None)
         if band is not None:
-            graph = build_graph(band.tasks, errors, job.spec, links, deps.cycle_edges)
+            graph = build_graph(band.tasks, errors, spec, links(band.tasks), deps.cycle_edges)
         else:
-            graph = band_graph(job, deps, band_list, expand_url)
-        timeline = build_timeline(job, [b.as_task([]) for b in band_list])
+            graph = band_graph(deps, band_list, expand_url)
     else:
-        graph = build_graph(deps.order, errors, job.spec, links, deps.cycle_edges)
-        timeline = build_timeline(job, deps.order)
+        graph = build_graph(deps.order, errors, spec, links(deps.order), deps.cycle_edges)
     elapsed, eta, expected = job_header(job)
     return JobPage(
         job=job,
-        rows=list(page.object_list),
+        rows=rows,
         page=page,
-        task_count=len(tasks),
+        task_count=len(nodes),
         graph=graph,
-        timeline=timeline,
+        # The timeline draws the table's page of tasks, on the whole job's time axis.
+        timeline=build_timeline(
+            job, [r.task for r in rows], (job.exec_created_at, job.finished_at)
+        ),
         deps=deps,
         collapsed=collapsed,
         band=band,

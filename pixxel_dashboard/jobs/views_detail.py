@@ -44,13 +44,13 @@ VIEW_PARAMS = ("log_q", "p", "band")
 
 
 def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER, *, light: bool = False):
-    """The org's job, without its raw Pixxel document (MBs for a large job, never shown);
-    `light` (the poll): only what tells whether anything changed."""
+    """The org's job, without its raw Pixxel document (MBs for a large job, never shown) or its
+    workflow spec (loaded if a graph needs it); `light` (the poll): only what tells whether
+    anything changed."""
     organization, membership = get_org_for_user(request, org, role=role)
-    if light:
-        rows = Job.objects.select_related("organization").defer("raw", "spec")
-    else:
-        rows = Job.objects.select_related("organization", "submitted_by", "workflow").defer("raw")
+    rows = Job.objects.select_related("organization").defer("raw", "spec")
+    if not light:
+        rows = rows.select_related("submitted_by", "workflow")
     job = get_object_or_404(rows, organization=organization, pixxel_id=job_id)
     return organization, membership, job
 
@@ -92,14 +92,17 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
     log_q = request.GET.get("log_q", "")[:200]
     kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
     slug = organization.slug
-    # With a log search, the logs are searched (on this page of tasks only, see below).
-    tasks = list(Task.objects.filter(job=job).defer(*HEAVY_TASK_FIELDS))
+    nodes = [
+        detail.TaskNode(*values)
+        for values in Task.objects.filter(job=job).values_list(*detail.NODE_FIELDS)
+    ]
     errors = list(JobValidationError.objects.filter(job=job))
     not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
     page = detail.job_page(
         job,
-        tasks,
+        nodes,
         errors,
+        lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
         page_number=request.GET.get("p") or 1,
         band_number=request.GET.get("band"),
         task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
@@ -177,7 +180,7 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
         return _stop_polling(final)
     job_obj = (
         Job.objects.select_related("organization", "submitted_by", "workflow")
-        .defer("raw")
+        .defer("raw", "spec")
         .get(pk=job_obj.pk)
     )
     context = _context(request, organization, membership, job_obj, oob=True)
