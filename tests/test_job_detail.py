@@ -3,7 +3,7 @@
 import re
 
 from pixxel_dashboard.jobs.models import Job, Task
-from pixxel_dashboard.jobs.sync import sync_job
+from pixxel_dashboard.jobs.sync import sync_interval, sync_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox.ids import (
     PROJECT_AGRI,
@@ -355,3 +355,52 @@ def test_download_before_success_or_on_pixxel_error_shows_a_message(
     r = c.post(job.get_absolute_url() + "download/", follow=True)
     assert r.redirect_chain[-1][0] == job.get_absolute_url()
     assert "Pixxel had a problem on its side" in r.content.decode()
+
+
+# Polling knows when to stop -------------------------------------------------------------------
+
+
+def test_the_poll_stops_with_286_and_says_why_when_pixxel_no_longer_knows_the_job(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    old = token(job)
+    # Pixxel no longer knows this job (job_not_found): the inline refresh stops syncing for good.
+    Job.objects.filter(pk=job.pk).update(pixxel_id="00000000-0000-4000-8000-000000000000")
+    job.refresh_from_db()
+    age_claim(job)
+    c = client_for(alice)
+    r = c.get(poll_url(job, v=old, s="queued"), headers={"HX-Request": "true"})
+    assert r.status_code == 286
+    body = r.content.decode()
+    assert "hx-trigger" not in body and "data-job-poll" not in body
+    assert "No longer updated from Pixxel" in body
+    job.refresh_from_db()
+    assert job.sync_stopped
+    # The page itself no longer polls, and a poll from an old tab stops at once.
+    page = c.get(job.get_absolute_url()).content.decode()
+    assert "No longer updated from Pixxel" in page and "data-job-poll" not in page
+    r = c.get(poll_url(job, v=token(job), s=job.status))
+    assert r.status_code == 286 and "hx-trigger" not in r.content.decode()
+    assert sandbox.count("GET", "/v0/workflows/{workflow_id}/jobs/{job_id}") == 1
+
+
+def test_a_status_word_we_do_not_know_is_shown_and_polled_at_an_aged_pace(
+    acme, alice, client_for, pixxel
+):
+    job = submit(acme, alice, pixxel)
+    Job.objects.filter(pk=job.pk).update(status="unknown", status_raw="weird")
+    Task.objects.filter(job=job, name="NDVI").update(status="unknown", status_raw="paused-ish")
+    mark_synced(job)
+    job.refresh_from_db()
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "<span aria-hidden=\"true\">?</span> unknown — Pixxel says 'weird'</span>" in body
+    assert "Pixxel says 'paused-ish'" in body
+    # Still polling (syncing goes on), but at the sync's pace for an unknown word, not every 3 s.
+    assert sync_interval(job) >= 60
+    assert f'hx-trigger="every {int(sync_interval(job))}s' in body
+    assert 'hx-trigger="every 3s' not in body
+    # A job we know the status of keeps its young pace.
+    Job.objects.filter(pk=job.pk).update(status="running", status_raw="running")
+    job.refresh_from_db()
+    assert sync_interval(job) < 60

@@ -1,0 +1,85 @@
+"""Dependency problems on the job page are shown, not hidden: cycles named and drawn, missing
+names flagged; the order itself comes from graphlib."""
+
+import re
+
+from pixxel_dashboard.jobs import detail
+from pixxel_dashboard.jobs.models import Task
+from tests.plugins.jobs import mark_synced, submit
+
+LINEAR = ["Scene fetch", "Cloud mask", "Atmospheric correction", "NDVI", "Export GeoTIFF"]
+
+
+def node(pk, name, depends_on=(), position=None):
+    return detail.TaskNode(
+        pk, f"id-{pk}", name, pk if position is None else position, list(depends_on), "queued"
+    )
+
+
+def test_the_order_puts_each_task_after_its_dependencies_ties_by_pixxels_order():
+    nodes = [
+        node(1, "join", ["left", "right"], position=0),
+        node(2, "right", ["root"], position=1),
+        node(3, "left", ["root"], position=2),
+        node(4, "root", position=3),
+    ]
+    deps = detail.analyse_dependencies(nodes)
+    assert [n.name for n in deps.order] == ["root", "right", "left", "join"]
+    assert deps.cycles == [] and deps.missing == []
+    assert deps.layers == {4: 1, 2: 2, 3: 2, 1: 3}
+
+
+def test_a_cycle_is_named_and_its_tasks_still_ordered():
+    nodes = [node(1, "a", ["c"]), node(2, "b", ["a"]), node(3, "c", ["b"]), node(4, "d", ["a"])]
+    deps = detail.analyse_dependencies(nodes)
+    assert len(deps.cycles) == 1
+    (sentence,) = deps.cycle_sentences
+    assert re.fullmatch(r"tasks (\w) → (\w) → (\w) → \1 form a cycle", sentence), sentence
+    # Every edge reads "x → y": y depends on x.
+    assert deps.cycle_edges == {("a", "b"), ("b", "c"), ("c", "a")}
+    assert sorted(n.name for n in deps.order) == ["a", "b", "c", "d"]
+
+
+def test_a_task_depending_on_itself_is_a_cycle_of_one():
+    deps = detail.analyse_dependencies([node(1, "a", ["a"]), node(2, "b", ["a"])])
+    assert deps.cycle_sentences == ["tasks a → a form a cycle"]
+    assert [n.name for n in deps.order] == ["a", "b"]
+
+
+def test_the_page_names_a_cycle_and_draws_every_edge(acme, alice, client_for, pixxel):
+    job = submit(acme, alice, pixxel)
+    # Scene fetch now waits for the last task: the linear chain closes into a ring of five.
+    Task.objects.filter(job=job, name="Scene fetch").update(depends_on=["Export GeoTIFF"])
+    mark_synced(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    match = re.search(r"Tasks ([^<]+?) form a cycle", body)
+    assert match, "the cycle is named"
+    names = match.group(1).split(" → ")
+    assert len(names) == 6 and names[0] == names[-1] and sorted(names[:-1]) == sorted(LINEAR)
+    # All five edges are drawn, the one against the flow round the side, all marked as a cycle.
+    edges = re.findall(r'<path d="[^"]+" class="(edge[^"]*)"', body)
+    assert len(edges) == 5 and all("edge-cycle" in e for e in edges), edges
+    assert body.count('<g class="node node-') == 5
+    assert body.count("<title>Export GeoTIFF → Scene fetch (part of a cycle)</title>") == 1
+    rows = re.findall(r'<th scope="row"><a href="#task-\d+-details">([^<]+)</a>', body)
+    assert sorted(rows) == sorted(LINEAR)
+
+
+def test_a_task_depending_on_itself_gets_a_loop(acme, alice, client_for, pixxel):
+    job = submit(acme, alice, pixxel)
+    Task.objects.filter(job=job, name="NDVI").update(depends_on=["Atmospheric correction", "NDVI"])
+    mark_synced(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "Tasks NDVI → NDVI form a cycle" in body
+    assert "<title>NDVI → NDVI (part of a cycle)</title>" in body
+
+
+def test_a_dependency_on_a_task_that_does_not_exist_is_flagged(acme, alice, client_for, pixxel):
+    job = submit(acme, alice, pixxel)
+    Task.objects.filter(job=job, name="NDVI").update(depends_on=["Atmospheric correction", "Ghost"])
+    mark_synced(job)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "Task NDVI depends on “Ghost”, which is not a task of this job." in body
+    row = re.search(r'<tr id="task-4".*?</tr>', body, re.S).group(0)
+    assert "NDVI" in row and "“Ghost” is not a task of this job" in row
+    assert "form a cycle" not in body
