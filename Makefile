@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8765
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed (found %s). Install it, or run: make PYTHON=/path/to/python3.12" % sys.version.split()[0])'
@@ -41,6 +41,10 @@ test: $(VENV)/.dev
 	@# Browser tests use Debian's Chromium; without it, fall back to Playwright's own download.
 	@if [ ! -x /usr/bin/chromium ]; then $(VENV)/bin/playwright install chromium; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The job page at scale (10 vs 2,000 tasks): figures and verdicts for docs/performance.md.
+bench: $(VENV)/.dev
+	$(PY) bench/job_page.py
 
 lint:
 	$(VENV)/bin/ruff check --fix .

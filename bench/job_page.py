@@ -2,7 +2,8 @@
 
 Builds, in a throwaway in-memory database, a job of 10 chained tasks and one of 2,000 (the
 sandbox's "Coastline strips" workflow), each half-way through its run, then measures through
-Django's test client (in process: server time, no network):
+Django's test client (in process: server time, no network), on the configured database
+engine (SQLite by default; `DATABASE_URL=postgres://…/pd_bench make bench` for PostgreSQL):
 
   - the page: HTML size, server time;
   - a poll that sees one task change: bytes sent, raw and gzip-compressed (GZipMiddleware);
@@ -36,22 +37,35 @@ from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-RUNS = 9
+RUNS = 25
 
 
-def median_seconds(call, runs: int = RUNS) -> float:
-    call()  # warm up (template and URL caches)
-    times = []
+def median_seconds(calls: dict, runs: int = RUNS) -> dict:
+    """Median time of each call, the calls interleaved run by run: a busy machine slows all of
+    them alike instead of whichever happened to run during the busy spell."""
+    for call in calls.values():
+        call()  # warm up (template and URL caches)
+    times: dict = {key: [] for key in calls}
     for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def main() -> int:
     setup_test_environment()
+    # A database of its own (in memory for SQLite; test_<name> for PostgreSQL via DATABASE_URL).
+    real_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        return measure()
+    finally:
+        connection.creation.destroy_test_db(real_name, verbosity=0)
+
+
+def measure() -> int:
     with override_settings(
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -118,12 +132,20 @@ def run() -> int:
         url = job.get_absolute_url()
         page = client.get(url)
         assert page.status_code == 200, page.status_code
-        page_time = median_seconds(lambda url=url: client.get(url))
 
-        # A poll that sees nothing new.
+        # A poll that sees a change: Pixxel a second later (the running task moved on).
+        before = token(job)
+        save_job(org, parse_job(simulation.job_view(sim_job, now + 1)))
+        mark_synced(job)
+        changed_rows = Task.objects.filter(job=job, changed_in__gt=job.version).count()
+        poll_url = url + f"live/?v={before}&s={job.status}"
+        raw = client.get(poll_url).content
+        zipped = client.get(poll_url, headers={"Accept-Encoding": "gzip"})
+        assert zipped.get("Content-Encoding") == "gzip"
+        assert gzip.decompress(zipped.content) == raw
+        # A poll that sees nothing new (the page now shows the latest version).
         idle_url = url + f"live/?v={token(job)}&s={job.status}"
         assert client.get(idle_url).status_code == 204
-        idle_time = median_seconds(lambda idle_url=idle_url: client.get(idle_url))
         with CaptureQueriesContext(connection) as queries:
             client.get(idle_url)
         sql = " ".join(q["sql"] for q in queries.captured_queries)
@@ -136,21 +158,11 @@ def run() -> int:
             if needle in sql
         ]
 
-        # A poll that sees a change: Pixxel a second later (the running task moved on).
-        before = token(job)
-        save_job(org, parse_job(simulation.job_view(sim_job, now + 1)))
-        mark_synced(job)
-        changed_rows = Task.objects.filter(job=job, changed_in__gt=job.version).count()
-        poll_url = url + f"live/?v={before}&s={job.status}"
-        raw = client.get(poll_url).content
-        zipped = client.get(poll_url, headers={"Accept-Encoding": "gzip"})
-        assert zipped.get("Content-Encoding") == "gzip"
-        assert gzip.decompress(zipped.content) == raw
         results[n] = {
+            "url": url,
+            "idle_url": idle_url,
             "page_bytes": len(page.content),
             "page_gzip": len(gzip.compress(page.content)),
-            "page_time": page_time,
-            "idle_time": idle_time,
             "idle_queries": len(queries.captured_queries),
             "idle_touches": idle_touches,
             "poll_bytes": len(raw),
@@ -159,6 +171,15 @@ def run() -> int:
         }
 
     small, big = results[10], results[2000]
+    timed = median_seconds(
+        {
+            (n, what): (lambda u=r[key]: client.get(u))
+            for n, r in results.items()
+            for what, key in (("page_time", "url"), ("idle_time", "idle_url"))
+        }
+    )
+    for (n, what), seconds in timed.items():
+        results[n][what] = seconds
     print(f"{'':44}{'10 tasks':>14}{'2,000 tasks':>14}")
     rows = [
         ("page HTML (bytes)", "page_bytes", "{:,}"),

@@ -10,6 +10,8 @@ from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -92,10 +94,10 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
     log_q = request.GET.get("log_q", "")[:200]
     kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
     slug = organization.slug
-    nodes = [
-        detail.TaskNode(*values)
-        for values in Task.objects.filter(job=job).values_list(*detail.NODE_FIELDS)
-    ]
+    # Every task's place in the graph, `depends_on` as JSON text (decoded in one go).
+    rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
+    fields = [f if f != "depends_on" else "depends_json" for f in detail.NODE_FIELDS]
+    nodes = detail.task_nodes(list(rows.values_list(*fields)))
     errors = list(JobValidationError.objects.filter(job=job))
     not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
     page = detail.job_page(
