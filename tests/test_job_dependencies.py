@@ -42,7 +42,8 @@ def test_a_cycle_is_named_and_its_tasks_still_ordered():
 
 def test_a_task_depending_on_itself_is_a_cycle_of_one():
     deps = detail.analyse_dependencies([node(1, "a", ["a"]), node(2, "b", ["a"])])
-    assert deps.cycle_sentences == ["tasks a → a form a cycle"]
+    assert deps.cycles == [["a", "a"]]
+    assert deps.cycle_sentences == ["task a depends on itself"]
     assert [n.name for n in deps.order] == ["a", "b"]
 
 
@@ -70,7 +71,7 @@ def test_a_task_depending_on_itself_gets_a_loop(acme, alice, client_for, pixxel)
     Task.objects.filter(job=job, name="NDVI").update(depends_on=["Atmospheric correction", "NDVI"])
     mark_synced(job)
     body = client_for(alice).get(job.get_absolute_url()).content.decode()
-    assert "Tasks NDVI → NDVI form a cycle" in body
+    assert "Task NDVI depends on itself: it waits for itself" in body
     assert "<title>NDVI → NDVI (part of a cycle)</title>" in body
 
 

@@ -75,7 +75,12 @@ class Dependencies:
 
     @property
     def cycle_sentences(self) -> list[str]:
-        return [f"tasks {' → '.join(cycle)} form a cycle" for cycle in self.cycles]
+        return [
+            f"task {cycle[0]} depends on itself"
+            if len(cycle) == 2
+            else f"tasks {' → '.join(cycle)} form a cycle"
+            for cycle in self.cycles
+        ]
 
     @property
     def cycle_edges(self) -> set[tuple[str, str]]:
@@ -462,6 +467,7 @@ def build_graph(
     spec: Any,
     links: dict[str, str],
     cycle_edges: set[tuple[str, str]] = frozenset(),
+    cut: set[tuple[str, str]] = frozenset(),
 ) -> Graph:
     task_by_name = {t.name: t for t in ordered if t.name}
     spec_names, spec_edges = _spec_graph(spec)
@@ -486,7 +492,8 @@ def build_graph(
                     edges.append(pair)
     edges = list(dict.fromkeys(edges))
 
-    layer = _layers(names, edges)
+    # Layered without the edges set aside to break cycles: those are drawn against the flow.
+    layer = _layers(names, [e for e in edges if e not in cut])
     rows: dict[int, list[str]] = {}
     for n in names:
         rows.setdefault(layer[n], []).append(n)
@@ -944,11 +951,13 @@ def job_page(
         band_list = bands(deps)
         band = next((b for b in band_list if str(b.number) == str(band_number)), None)
         if band is not None:
-            graph = build_graph(band.tasks, errors, spec, links(band.tasks), deps.cycle_edges)
+            graph = build_graph(
+                band.tasks, errors, spec, links(band.tasks), deps.cycle_edges, deps.cut
+            )
         else:
             graph = band_graph(deps, band_list, expand_url)
     else:
-        graph = build_graph(deps.order, errors, spec, links(deps.order), deps.cycle_edges)
+        graph = build_graph(deps.order, errors, spec, links(deps.order), deps.cycle_edges, deps.cut)
     elapsed, eta, expected = job_header(job)
     return JobPage(
         job=job,
