@@ -47,12 +47,17 @@ def test_a_task_depending_on_itself_is_a_cycle_of_one():
     assert [n.name for n in deps.order] == ["a", "b"]
 
 
-def test_the_page_names_a_cycle_and_draws_every_edge(acme, alice, client_for, pixxel):
+def linear_page(acme, alice, client_for, pixxel, name: str, depends_on: list[str]) -> str:
+    """The page of a linear job whose task `name` Pixxel says depends on `depends_on`."""
     job = submit(acme, alice, pixxel)
-    # Scene fetch now waits for the last task: the linear chain closes into a ring of five.
-    Task.objects.filter(job=job, name="Scene fetch").update(depends_on=["Export GeoTIFF"])
+    Task.objects.filter(job=job, name=name).update(depends_on=depends_on)
     mark_synced(job)
-    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    return client_for(alice).get(job.get_absolute_url()).content.decode()
+
+
+def test_the_page_names_a_cycle_and_draws_every_edge(acme, alice, client_for, pixxel):
+    # Scene fetch now waits for the last task: the linear chain closes into a ring of five.
+    body = linear_page(acme, alice, client_for, pixxel, "Scene fetch", ["Export GeoTIFF"])
     match = re.search(r"Tasks ([^<]+?) form a cycle", body)
     assert match, "the cycle is named"
     names = match.group(1).split(" → ")
@@ -67,19 +72,13 @@ def test_the_page_names_a_cycle_and_draws_every_edge(acme, alice, client_for, pi
 
 
 def test_a_task_depending_on_itself_gets_a_loop(acme, alice, client_for, pixxel):
-    job = submit(acme, alice, pixxel)
-    Task.objects.filter(job=job, name="NDVI").update(depends_on=["Atmospheric correction", "NDVI"])
-    mark_synced(job)
-    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    body = linear_page(acme, alice, client_for, pixxel, "NDVI", ["Atmospheric correction", "NDVI"])
     assert "Task NDVI depends on itself: it waits for itself" in body
     assert "<title>NDVI → NDVI (part of a cycle)</title>" in body
 
 
 def test_a_dependency_on_a_task_that_does_not_exist_is_flagged(acme, alice, client_for, pixxel):
-    job = submit(acme, alice, pixxel)
-    Task.objects.filter(job=job, name="NDVI").update(depends_on=["Atmospheric correction", "Ghost"])
-    mark_synced(job)
-    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    body = linear_page(acme, alice, client_for, pixxel, "NDVI", ["Atmospheric correction", "Ghost"])
     assert "Task NDVI depends on “Ghost”, which is not a task of this job." in body
     row = re.search(r'<tr id="task-4".*?</tr>', body, re.S).group(0)
     assert "NDVI" in row and "“Ghost” is not a task of this job" in row
