@@ -34,7 +34,7 @@ def test_a_cycle_is_named_and_its_tasks_still_ordered():
     deps = detail.analyse_dependencies(nodes)
     assert len(deps.cycles) == 1
     (sentence,) = deps.cycle_sentences
-    assert re.fullmatch(r"tasks (\w) → (\w) → (\w) → \1 form a cycle", sentence), sentence
+    assert re.match(r"Tasks (\w) → (\w) → (\w) → \1 form a cycle: ", sentence), sentence
     # Every edge reads "x → y": y depends on x.
     assert deps.cycle_edges == {("a", "b"), ("b", "c"), ("c", "a")}
     assert sorted(n.name for n in deps.order) == ["a", "b", "c", "d"]
@@ -43,7 +43,7 @@ def test_a_cycle_is_named_and_its_tasks_still_ordered():
 def test_a_task_depending_on_itself_is_a_cycle_of_one():
     deps = detail.analyse_dependencies([node(1, "a", ["a"]), node(2, "b", ["a"])])
     assert deps.cycles == [["a", "a"]]
-    assert deps.cycle_sentences == ["task a depends on itself"]
+    assert deps.cycle_sentences == ["Task a depends on itself, so Pixxel cannot run it."]
     assert [n.name for n in deps.order] == ["a", "b"]
 
 
@@ -73,7 +73,7 @@ def test_the_page_names_a_cycle_and_draws_every_edge(acme, alice, client_for, pi
 
 def test_a_task_depending_on_itself_gets_a_loop(acme, alice, client_for, pixxel):
     body = linear_page(acme, alice, client_for, pixxel, "NDVI", ["Atmospheric correction", "NDVI"])
-    assert "Task NDVI depends on itself: it waits for itself" in body
+    assert "Task NDVI depends on itself, so Pixxel cannot run it." in body
     assert "<title>NDVI → NDVI (part of a cycle)</title>" in body
 
 

@@ -1,8 +1,9 @@
-"""What the live job page shows, computed once per render: task order, the dependency graph's layout,
-the timeline, readable inputs/results/logs.
+"""What the live job page shows, computed once per render: task order and dependency problems, the
+dependency graph's layout (in bands of layers for a large job), the timeline, the task table's page,
+readable inputs/results/logs of a task opened.
 
-Pure functions over already-loaded rows (no queries here): the page's query count stays the same
-for 5 tasks or 55. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
+Pure functions over rows the view loads (no queries here, except through the loader the view hands
+`job_page` and a deferred `spec`): the page's query count stays the same for 5 tasks or 2,000. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
 (classes only, no style attributes: the CSP forbids inline styles).
 """
 
@@ -76,9 +77,10 @@ class Dependencies:
     @property
     def cycle_sentences(self) -> list[str]:
         return [
-            f"task {cycle[0]} depends on itself"
+            f"Task {cycle[0]} depends on itself, so Pixxel cannot run it."
             if len(cycle) == 2
-            else f"tasks {' → '.join(cycle)} form a cycle"
+            else f"Tasks {' → '.join(cycle)} form a cycle: each waits for another, so Pixxel "
+            "cannot run them in order."
             for cycle in self.cycles
         ]
 
@@ -889,7 +891,7 @@ class JobPage:
     @property
     def missing_sentences(self) -> list[str]:
         return [
-            f"task {task} depends on “{dep}”, which is not a task of this job"
+            f"Task {task} depends on “{dep}”, which is not a task of this job."
             for task, dep in self.deps.missing
         ]
 

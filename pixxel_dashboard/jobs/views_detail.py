@@ -1,7 +1,8 @@
-"""One job's page, its live poll, downloads and task logs.
+"""One job's page, its live poll, a task opened, downloads and task logs.
 
 The poll follows healthchecks' `status_single`: anonymous → 403 (not a login redirect), nothing
-changed → 204 (htmx swaps nothing), changed → the regions as out-of-band fragments, terminal → 286
+changed → 204 (htmx swaps nothing), changed → the header, graph, timeline and the task rows that
+changed as out-of-band fragments, terminal or sync stopped for good → 286
 (`HttpResponseStopPolling`) with the final fragments and no trigger left.
 """
 
