@@ -7,6 +7,7 @@ changed as out-of-band fragments, terminal or sync stopped for good → 286
 """
 
 import logging
+import zlib
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
@@ -91,6 +92,13 @@ def _poll_seconds(job: Job) -> int:
     return POLL_SECONDS
 
 
+def _rows_shape(page: detail.JobPage) -> str:
+    """Which tasks the table shows, in which order: while it stays the same, a poll may replace
+    single rows; when it changes (tasks added, order moved) the whole list is re-sent."""
+    pks = ",".join(str(r.task.pk) for r in page.rows)
+    return f"{page.task_count}-{zlib.crc32(pks.encode()):x}"
+
+
 def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
     log_q = request.GET.get("log_q", "")[:200]
     kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
@@ -118,9 +126,9 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         full = Task.objects.in_bulk([r.task.pk for r in eager])
         for row in eager:
             row.view = detail.task_view(full[row.task.pk], log_q)
-    # None: the whole task list (a poll narrows it to the rows that changed).
-    changed_rows = None
-    poll_query = urlencode({"v": live_token(job), "s": job.status, **kept})
+    poll_query = urlencode(
+        {"v": live_token(job), "s": job.status, "rows": _rows_shape(page), **kept}
+    )
     return {
         "organization": organization,
         "membership": membership,
@@ -128,7 +136,7 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "page": page,
         "log_q": log_q,
         "oob": oob,
-        "changed_rows": changed_rows,
+        "changed_rows": None,  # the whole task list; a poll narrows it to the rows that changed
         "token": live_token(job),
         "polling": _polling(job),
         "poll_url": reverse("job_poll", args=[slug, job.pixxel_id]) + "?" + poll_query,
@@ -189,9 +197,9 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
     context = _context(request, organization, membership, job_obj, oob=True)
     context["announce"] = request.GET.get("s") != job_obj.status
     # Only the rows that changed since the page's version travel (out of band); a page whose
-    # version we cannot tell gets the whole task list.
+    # version or rows we cannot tell gets the whole task list.
     seen_version = _seen_version(seen)
-    if seen_version is not None:
+    if seen_version is not None and request.GET.get("rows") == _rows_shape(context["page"]):
         context["changed_rows"] = [
             r for r in context["page"].rows if r.task.changed_in > seen_version
         ]
