@@ -1,5 +1,5 @@
-"""Dependency problems on the job page are shown, not hidden: cycles named and drawn, missing
-names flagged; the order itself comes from graphlib."""
+"""The job page's dependency order (graphlib) and layers; dependency problems shown, not hidden:
+cycles named and drawn, missing names flagged."""
 
 import re
 
@@ -83,3 +83,16 @@ def test_a_dependency_on_a_task_that_does_not_exist_is_flagged(acme, alice, clie
     row = re.search(r'<tr id="task-4".*?</tr>', body, re.S).group(0)
     assert "NDVI" in row and "“Ghost” is not a task of this job" in row
     assert "form a cycle" not in body
+
+
+def test_a_band_of_one_very_wide_layer_draws_a_readable_part_of_it():
+    from pixxel_dashboard.jobs.models import Job
+
+    tiles = [node(i, f"tile {i}", ["root"]) for i in range(2, 1502)]
+    nodes = [node(1, "root"), *tiles, node(1502, "mosaic", [t.name for t in tiles])]
+    collapsed = detail.job_page(Job(), nodes, [], lambda pks: {})
+    assert [n.name for n in collapsed.graph.nodes] == ["Layer 1", "Layer 2", "Layer 3"]
+    assert collapsed.graph.nodes[1].status_label == "◷ 1500 of 1500"
+    wide = detail.job_page(Job(), nodes, [], lambda pks: {}, band_number="2")
+    assert wide.band.label == "Layer 2" and len(wide.band.tasks) == 1500
+    assert len(wide.graph.nodes) == detail.GRAPH_MAX_NODES

@@ -953,9 +953,10 @@ def job_page(
         band_list = bands(deps)
         band = next((b for b in band_list if str(b.number) == str(band_number)), None)
         if band is not None:
-            graph = build_graph(
-                band.tasks, errors, spec, links(band.tasks), deps.cycle_edges, deps.cut
-            )
+            # One layer can be wider than a readable drawing (a fan-out of thousands): its first
+            # GRAPH_MAX_NODES are drawn, the table lists them all.
+            drawn = band.tasks[:GRAPH_MAX_NODES]
+            graph = build_graph(drawn, errors, spec, links(drawn), deps.cycle_edges, deps.cut)
         else:
             graph = band_graph(deps, band_list, expand_url)
     else:
