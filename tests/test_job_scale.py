@@ -62,6 +62,14 @@ def test_the_page_of_a_2000_task_job_is_bounded_and_complete(alice, client_for, 
     page = c.get(chain.get_absolute_url() + f"tasks/{strip.pixxel_id}/").content.decode()
     assert "Task Strip 1990" in page and "<h3>Inputs</h3>" in page
 
+    # A log search runs over all 2,000 tasks' logs and lists only the tasks that match.
+    body = c.get(chain.get_absolute_url(), {"log_q": "strip_0150.tif"}).content.decode()
+    assert "1 of 2000 with log lines matching “strip_0150.tif”" in body
+    assert re.findall(r'<tr id="(task-\d+)"', body) == ["task-150"]
+    assert re.search(r"1 of \d+ lines match", body)
+    body = c.get(chain.get_absolute_url(), {"log_q": "no such line"}).content.decode()
+    assert "No task's logs match “no such line”." in body
+
 
 def test_a_changed_poll_sends_the_header_and_only_the_changed_rows(
     alice, client_for, chain, sandbox

@@ -915,6 +915,7 @@ def job_page(
     load_tasks: Callable[[list[int]], dict[int, Task]],
     *,
     page_number: Any = 1,
+    only: set[int] | None = None,
     band_number: Any = None,
     task_url: Callable[[TaskNode], str] | None = None,
     expand_url: str = "?",
@@ -922,17 +923,18 @@ def job_page(
     """Everything the page draws. Order, graph and bands need only each task's `nodes` entry;
     `load_tasks(pks)` fetches the table's current page in full. `task_url(node)` is a task's own
     page (linked from graph boxes of tasks not on that page); `expand_url` is the page's URL
-    ready for `band=N`."""
+    ready for `band=N`; `only`, if given, the pks the table lists (a log search's matches)."""
     deps = analyse_dependencies(nodes)
     missing_by_task: dict[str, list[str]] = {}
     for name, dep in deps.missing:
         missing_by_task.setdefault(name, []).append(dep)
-    page = Paginator(deps.order, PAGE_SIZE).get_page(page_number)
-    first = page.start_index()
-    full = load_tasks([n.pk for n in page.object_list])
+    # (number in dependency order, node): a log search lists only its matches, numbered as ever.
+    listed = [(i, n) for i, n in enumerate(deps.order, 1) if only is None or n.pk in only]
+    page = Paginator(listed, PAGE_SIZE).get_page(page_number)
+    full = load_tasks([n.pk for _i, n in page.object_list])
     rows = [
-        TaskRow(full[n.pk], first + i, missing_by_task.get(n.name or n.pixxel_id, []))
-        for i, n in enumerate(page.object_list)
+        TaskRow(full[n.pk], i, missing_by_task.get(n.name or n.pixxel_id, []))
+        for i, n in page.object_list
         if n.pk in full
     ]
     on_page = {r.task.name: f"#{r.anchor}-details" for r in rows if r.task.name}

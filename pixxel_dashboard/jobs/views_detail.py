@@ -109,12 +109,19 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
     nodes = detail.task_nodes(list(rows.values_list(*fields)))
     errors = list(JobValidationError.objects.filter(job=job))
     not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
+    only = None
+    if log_q:
+        # The search runs in the database over the logs' JSON text: a large job's logs are never
+        # loaded whole, only those of the matching tasks on the table's page.
+        logs = Task.objects.filter(job=job).annotate(logs_text=Cast("info_logs", TextField()))
+        only = set(logs.filter(logs_text__icontains=log_q).values_list("pk", flat=True))
     page = detail.job_page(
         job,
         nodes,
         errors,
         lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
         page_number=request.GET.get("p") or 1,
+        only=only,
         band_number=request.GET.get("band"),
         task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
         expand_url="?" + (not_band + "&" if not_band else ""),
