@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import html
 import os
+import re
 import statistics
 import sys
 import time
@@ -100,6 +102,11 @@ def mark_synced(job) -> None:
     Job.objects.filter(pk=job.pk).update(last_synced_at=moment, sync_claimed_at=moment)
 
 
+def next_poll(page) -> str:
+    """The poll URL a job page carries (version, status, which rows it shows)."""
+    return html.unescape(re.search(r'data-job-poll hx-get="([^"]+)"', page.content.decode())[1])
+
+
 def token(job) -> str:
     from pixxel_dashboard.jobs.views_detail import live_token
 
@@ -134,17 +141,17 @@ def run() -> int:
         assert page.status_code == 200, page.status_code
 
         # A poll that sees a change: Pixxel a second later (the running task moved on).
-        before = token(job)
+        poll_url = next_poll(page)  # what the browser asks next
+        token(job)
         save_job(org, parse_job(simulation.job_view(sim_job, now + 1)))
         mark_synced(job)
         changed_rows = Task.objects.filter(job=job, changed_in__gt=job.version).count()
-        poll_url = url + f"live/?v={before}&s={job.status}"
         raw = client.get(poll_url).content
         zipped = client.get(poll_url, headers={"Accept-Encoding": "gzip"})
         assert zipped.get("Content-Encoding") == "gzip"
         assert gzip.decompress(zipped.content) == raw
         # A poll that sees nothing new (the page now shows the latest version).
-        idle_url = url + f"live/?v={token(job)}&s={job.status}"
+        idle_url = next_poll(client.get(url))
         assert client.get(idle_url).status_code == 204
         with CaptureQueriesContext(connection) as queries:
             client.get(idle_url)
