@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8765
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed (found %s). Install it, or run: make PYTHON=/path/to/python3.12" % sys.version.split()[0])'
@@ -46,6 +46,10 @@ test: $(VENV)/.dev
 	@# Playwright's own download; otherwise one sentence says what to install (exit 1).
 	@bash scripts/ensure-chromium $(VENV)/bin/playwright
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The job page at scale (10 vs 2,000 tasks): figures and verdicts for docs/performance.md.
+bench: $(VENV)/.dev
+	$(PY) bench/job_page.py
 
 lint:
 	$(VENV)/bin/ruff check --fix .

@@ -32,6 +32,7 @@ URLS = [
     ("get", "/o/acme/", "viewer"),
     ("get", "/o/acme/jobs/", "viewer"),
     ("get", "/o/acme/jobs/{job}/", "viewer"),
+    ("get", "/o/acme/jobs/{job}/tasks/{task}/", "viewer"),
     ("get", "/o/acme/jobs/{job}/tasks/{task}/logs.txt", "viewer"),
     ("post", "/o/acme/jobs/{job}/download/", "viewer"),
     ("post", "/o/acme/jobs/{job}/tasks/{task}/download/", "viewer"),

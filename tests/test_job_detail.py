@@ -3,7 +3,7 @@
 import re
 
 from pixxel_dashboard.jobs.models import Job, Task
-from pixxel_dashboard.jobs.sync import sync_job
+from pixxel_dashboard.jobs.sync import sync_interval, sync_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox.ids import (
     PROJECT_AGRI,
@@ -18,6 +18,7 @@ from tests.plugins.jobs import (
     age_claim,
     finish,
     mark_synced,
+    page_poll_url,
     poll_url,
     submit,
     token,
@@ -48,23 +49,37 @@ def test_it_lists_tasks_in_dependency_order(acme, alice, client_for, pixxel, san
     Task.objects.filter(job=job, name="Mosaic").update(position=0)
     Task.objects.filter(job=job, name="Scene fetch").update(position=99)
     mark_synced(job)
-    body = client_for(alice).get(job.get_absolute_url()).content.decode()
-    rows = re.findall(r'<th scope="row"><a href="#task-\d+-details">([^<]+)</a>', body)
-    assert len(rows) == 56
+    c = client_for(alice)
+    rows = []
+    for p in (1, 2, 3):  # the table pages (25 rows a page); numbers run on across pages
+        body = c.get(job.get_absolute_url(), {"p": p}).content.decode()
+        rows += re.findall(r'<th scope="row"><a href="#task-\d+-details">([^<]+)</a>', body)
+    assert len(rows) == 56 == len(set(rows))
     assert rows[:3] == ["Scene fetch", "Tiling", "Tile 001"]
     assert rows[-2:] == ["Mosaic", "Export GeoTIFF"]
+    assert '<tr id="task-56"' in body and "Page 3 of 3" in body
 
 
 def test_a_succeeded_job_offers_downloads_and_shows_readable_results(
     acme, alice, client_for, pixxel, sandbox
 ):
     job = finish(submit(acme, alice, pixxel), sandbox)
-    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    c = client_for(alice)
+    body = c.get(job.get_absolute_url()).content.decode()
     assert "✔</span> Succeeded" in body
     assert "Download results" in body
-    assert body.count("output</button>") == 5  # one Download per task
-    assert "pixels_processed" in body and "Area of interest" in body  # data-type tables
-    assert "hx-get=" not in body  # nothing left to poll
+    assert "data-job-poll" not in body  # nothing left to poll
+    # Each task opens on demand: the page links its own URL, which has the inputs and result.
+    assert "pixels_processed" not in body
+    task = job.tasks.get(name="NDVI")
+    task_url = job.get_absolute_url() + f"tasks/{task.pixxel_id}/"
+    assert f'hx-get="{task_url}"' in body and f'<a href="{task_url}">' in body
+    page = c.get(task_url).content.decode()
+    assert "<html" in page and "Task NDVI" in page
+    assert "pixels_processed" in page and "atmospheric_correction_output" in page  # data tables
+    assert page.count("output</button>") == 1
+    fragment = c.get(task_url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and "pixels_processed" in fragment
 
 
 def test_a_failing_workflow_shows_failure_type_and_error_prominently(
@@ -220,15 +235,24 @@ def test_the_poll_answers_fragments_out_of_band_when_changed(
     acme, alice, client_for, pixxel, sandbox
 ):
     job = submit(acme, alice, pixxel)
-    old = token(job)
+    mark_synced(job)
+    c = client_for(alice)
+    next_poll = page_poll_url(c.get(job.get_absolute_url()).content.decode())
     sandbox.advance(20)
     age_claim(job)  # due: the poll refreshes it inline
-    r = client_for(alice).get(poll_url(job, v=old, s="queued"), headers={"HX-Request": "true"})
+    r = c.get(next_poll, headers={"HX-Request": "true"})
     assert r.status_code == 200
     body = r.content.decode()
     assert "<html" not in body
-    for region in ("job-header", "job-graph", "job-timeline", "job-tasks", "job-poll"):
+    for region in ("job-header", "job-graph", "job-timeline", "job-poll"):
         assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', body), region
+    # Not the whole task list: only the rows that changed, each on its own.
+    assert 'id="job-tasks"' not in body
+    changed = re.findall(r'<template><tr id="(task-\d+)"[^>]*hx-swap-oob="true"', body)
+    assert changed and len(changed) < 5, changed
+    # A poll from a page whose rows differ (say, before Pixxel listed the tasks) gets them all.
+    r = c.get(poll_url(job, v=token(job) + "0", s="running"), headers={"HX-Request": "true"})
+    assert re.search(r'id="job-tasks"[^>]*hx-swap-oob="true"', r.content.decode())
     assert 'id="job-announce" hx-swap-oob="innerHTML">Job running' in body
     assert f"v={token(Job.objects.get(pk=job.pk))}" in body
 
@@ -243,7 +267,7 @@ def test_the_poll_answers_286_with_a_final_fragment_at_the_end(
     assert r.status_code == 286
     body = r.content.decode()
     assert "<html" not in body
-    assert "hx-trigger" not in body
+    assert "data-job-poll" not in body and 'hx-trigger="every' not in body  # no poll left
     assert "Succeeded" in body and "Job succeeded" in body
     # Even with nothing new, a terminal job's poll stops the polling.
     r = client_for(alice).get(poll_url(job, v=token(job), s=job.status))
@@ -337,3 +361,52 @@ def test_download_before_success_or_on_pixxel_error_shows_a_message(
     r = c.post(job.get_absolute_url() + "download/", follow=True)
     assert r.redirect_chain[-1][0] == job.get_absolute_url()
     assert "Pixxel had a problem on its side" in r.content.decode()
+
+
+# Polling knows when to stop -------------------------------------------------------------------
+
+
+def test_the_poll_stops_with_286_and_says_why_when_pixxel_no_longer_knows_the_job(
+    acme, alice, client_for, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    old = token(job)
+    # Pixxel no longer knows this job (job_not_found): the inline refresh stops syncing for good.
+    Job.objects.filter(pk=job.pk).update(pixxel_id="00000000-0000-4000-8000-000000000000")
+    job.refresh_from_db()
+    age_claim(job)
+    c = client_for(alice)
+    r = c.get(poll_url(job, v=old, s="queued"), headers={"HX-Request": "true"})
+    assert r.status_code == 286
+    body = r.content.decode()
+    assert 'hx-trigger="every' not in body and "data-job-poll" not in body
+    assert "No longer updated from Pixxel" in body
+    job.refresh_from_db()
+    assert job.sync_stopped
+    # The page itself no longer polls, and a poll from an old tab stops at once.
+    page = c.get(job.get_absolute_url()).content.decode()
+    assert "No longer updated from Pixxel" in page and "data-job-poll" not in page
+    r = c.get(poll_url(job, v=token(job), s=job.status))
+    assert r.status_code == 286 and "hx-trigger" not in r.content.decode()
+    assert sandbox.count("GET", "/v0/workflows/{workflow_id}/jobs/{job_id}") == 1
+
+
+def test_a_status_word_we_do_not_know_is_shown_and_polled_at_an_aged_pace(
+    acme, alice, client_for, pixxel
+):
+    job = submit(acme, alice, pixxel)
+    Job.objects.filter(pk=job.pk).update(status="unknown", status_raw="weird")
+    Task.objects.filter(job=job, name="NDVI").update(status="unknown", status_raw="paused-ish")
+    mark_synced(job)
+    job.refresh_from_db()
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "<span aria-hidden=\"true\">?</span> unknown — Pixxel says 'weird'</span>" in body
+    assert "Pixxel says 'paused-ish'" in body
+    # Still polling (syncing goes on), but at the sync's pace for an unknown word, not every 3 s.
+    assert sync_interval(job) >= 60
+    assert f'hx-trigger="every {int(sync_interval(job))}s' in body
+    assert 'hx-trigger="every 3s' not in body
+    # A job we know the status of keeps its young pace.
+    Job.objects.filter(pk=job.pk).update(status="running", status_raw="running")
+    job.refresh_from_db()
+    assert sync_interval(job) < 60

@@ -81,7 +81,7 @@ def test_it_pages_through_the_archive_workflows(sandbox):
 def test_it_defaults_offset_and_limit_and_honours_filters(sandbox):
     key = sandbox.new_key()
     body = call(sandbox, "GET", "/v0/workflows", key).json()
-    assert body["pagination"] == {"limit": 50, "offset": 0, "total": 128}
+    assert body["pagination"] == {"limit": 50, "offset": 0, "total": 129}
     assert len(body["workflows"]) == 50
     by_id = call(sandbox, "GET", "/v0/workflows", key, params={"id": ids.WF_FANOUT}).json()
     assert [w["id"] for w in by_id["workflows"]] == [ids.WF_FANOUT]

@@ -1,18 +1,22 @@
-"""What the live job page shows, computed once per render: task order, the dependency graph's layout,
-the timeline, readable inputs/results/logs.
+"""What the live job page shows, computed once per render: task order and dependency problems, the
+dependency graph's layout (in bands of layers for a large job), the timeline, the task table's page,
+readable inputs/results/logs of a task opened.
 
-Pure functions over already-loaded rows (no queries here): the page's query count stays the same
-for 5 tasks or 55. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
+Pure functions over rows the view loads (no queries here, except through the loader the view hands
+`job_page` and a deferred `spec`): the page's query count stays the same for 5 tasks or 2,000. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
 (classes only, no style attributes: the CSP forbids inline styles).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
+
+from django.core.paginator import Paginator
 
 from pixxel_dashboard.pixxel.parsing import format_duration
 
@@ -30,37 +34,117 @@ def _seconds_between(start: datetime | None, end: datetime | None) -> float | No
     return max(0.0, (end - start).total_seconds())
 
 
-# Task order ----------------------------------------------------------------------------------
+# Task order and dependency problems ----------------------------------------------------------
+# (over TaskNode: the few columns order, graph and bands need; 2,000 model instances cost more than
+# the whole rest of the page)
 
 
-def topological_order(tasks: list[Task]) -> list[Task]:
+@dataclass(slots=True)
+class TaskNode:
+    pk: int
+    pixxel_id: str
+    name: str
+    position: int
+    depends_on: list
+    status: str
+
+
+NODE_FIELDS = ("pk", "pixxel_id", "name", "position", "depends_on", "status")
+
+
+def task_nodes(rows: list[tuple]) -> list[TaskNode]:
+    """TaskNodes from NODE_FIELDS rows whose `depends_on` is still JSON text: one json.loads for
+    all of them (2,000 separate decodes cost more than the rest of the query)."""
+    decoded = json.loads("[" + ",".join(r[4] or "[]" for r in rows) + "]")
+    return [
+        TaskNode(r[0], r[1], r[2], r[3], deps, r[5]) for r, deps in zip(rows, decoded, strict=True)
+    ]
+
+
+MAX_CYCLES = 50  # cycles named on the page; more than that is one broken graph, not many problems
+
+
+@dataclass
+class Dependencies:
+    """Dependency order, and what is wrong with the dependencies (shown on the page, not hidden)."""
+
+    order: list[TaskNode]
+    cycles: list[list[str]]  # each [a, b, …, a]: b depends on a, …, a depends on the last
+    missing: list[tuple[str, str]]  # (task, the name it depends on that is no task of the job)
+    cut: set[tuple[str, str]]  # (dependency, dependent) edges dropped to break the cycles
+    layers: dict[int, int]  # task pk → 1-based layer (one below its deepest dependency)
+
+    @property
+    def cycle_sentences(self) -> list[str]:
+        return [
+            f"Task {cycle[0]} depends on itself, so Pixxel cannot run it."
+            if len(cycle) == 2
+            else f"Tasks {' → '.join(cycle)} form a cycle: each waits for another, so Pixxel "
+            "cannot run them in order."
+            for cycle in self.cycles
+        ]
+
+    @property
+    def cycle_edges(self) -> set[tuple[str, str]]:
+        return {(c[i], c[i + 1]) for c in self.cycles for i in range(len(c) - 1)}
+
+
+def analyse_dependencies(tasks: list[TaskNode]) -> Dependencies:
     """Tasks in dependency order (a task after everything it depends on), ties by Pixxel's order.
 
-    Dependencies naming no task are ignored; tasks caught in a cycle come last, by position.
+    `graphlib` finds the order and names each cycle; one edge of each cycle is set aside so the
+    rest still orders (a cycle's tasks then follow their other dependencies). Dependencies naming
+    no task are reported and otherwise ignored.
     """
-    by_name = {t.name: t for t in tasks if t.name}
-    indegree = {t.pk: 0 for t in tasks}
-    dependents: dict[int, list[Task]] = {t.pk: [] for t in tasks}
+    pk_of: dict[str, int] = {}
+    for t in reversed(tasks):  # a name used twice means its first task (in Pixxel's order)
+        if t.name:
+            pk_of[t.name] = t.pk
+    missing: list[tuple[str, str]] = []
+    edges: list[tuple[str, str, int, int]] = []  # (dependency, dependent, their pks)
     for t in tasks:
-        for dep in set(t.depends_on or []):
-            parent = by_name.get(dep)
-            if parent is not None and parent.pk != t.pk:
-                indegree[t.pk] += 1
-                dependents[parent.pk].append(t)
-    heap = [(t.position, t.pk, t) for t in tasks if indegree[t.pk] == 0]
-    heapq.heapify(heap)
-    ordered: list[Task] = []
-    while heap:
-        _pos, _pk, t = heapq.heappop(heap)
-        ordered.append(t)
-        for child in dependents[t.pk]:
-            indegree[child.pk] -= 1
-            if indegree[child.pk] == 0:
-                heapq.heappush(heap, (child.position, child.pk, child))
-    if len(ordered) < len(tasks):
-        seen = {t.pk for t in ordered}
-        ordered.extend(sorted((t for t in tasks if t.pk not in seen), key=lambda t: t.position))
-    return ordered
+        if not t.depends_on:
+            continue
+        for dep in dict.fromkeys(map(str, t.depends_on)):
+            if dep in pk_of:
+                if t.name:
+                    edges.append((dep, t.name, pk_of[dep], pk_of[t.name]))
+            else:
+                missing.append((t.name or t.pixxel_id, dep))
+    cycles: list[list[str]] = []
+    cut: set[tuple[str, str]] = set()
+    names_of = {t.pk: t.name for t in tasks}
+    while True:
+        graph: dict[int, list[int]] = {t.pk: [] for t in tasks}
+        for dep, name, dep_pk, pk in edges:
+            if not cut or (dep, name) not in cut:
+                graph[pk].append(dep_pk)
+        sorter = TopologicalSorter(graph)
+        try:
+            sorter.prepare()
+        except CycleError as err:
+            if len(cycles) >= MAX_CYCLES:
+                flat = sorted(tasks, key=lambda t: t.position)
+                return Dependencies(flat, cycles, missing, cut, {t.pk: 1 for t in tasks})
+            cycle = [names_of[pk] for pk in err.args[1]]
+            cycles.append(cycle)
+            cut.add((cycle[-2], cycle[-1]))
+            continue
+        break
+    task_of = {t.pk: t for t in tasks}
+    rank = {t.pk: (t.position, t.pk) for t in tasks}
+    order: list[TaskNode] = []
+    layer: dict[int, int] = {}  # 1-based: one below the task's deepest dependency
+    while sorter.is_active():
+        ready = sorter.get_ready()
+        if len(ready) > 1:  # ties in Pixxel's order
+            ready = sorted(ready, key=rank.__getitem__)
+        for pk in ready:
+            order.append(task_of[pk])
+            parents = graph[pk]
+            layer[pk] = 1 + max(map(layer.__getitem__, parents)) if parents else 1
+        sorter.done(*ready)
+    return Dependencies(order, cycles, missing, cut, layer)
 
 
 # Readable values -----------------------------------------------------------------------------
@@ -145,11 +229,42 @@ def filter_lines(lines: list[str], query: str) -> list[str]:
     return [line for line in lines if query in line.lower()]
 
 
-# Per-task view model -------------------------------------------------------------------------
+# Per-task view models ------------------------------------------------------------------------
+
+
+def _duration(t: Task) -> str:
+    seconds = t.time_taken_seconds
+    if seconds is None:
+        seconds = _seconds_between(t.recv_time, t.send_time or t.finished_at)
+    return t.time_taken or format_duration(seconds)
+
+
+@dataclass
+class TaskRow:
+    """One line of the task table (no inputs, results or logs: those load when a task is opened)."""
+
+    task: Task
+    number: int  # place in dependency order, 1-based; also the row's stable anchor
+    missing: list[str] = field(default_factory=list)  # dependencies naming no task
+    view: TaskView | None = None  # set when the page shows the task opened (failed, log search)
+
+    @property
+    def anchor(self) -> str:
+        return f"task-{self.number}"
+
+    @property
+    def duration(self) -> str:
+        return _duration(self.task)
+
+    @property
+    def failed(self) -> bool:
+        return self.task.status == Status.FAILED
 
 
 @dataclass
 class TaskView:
+    """A task opened: everything about it, inputs, result and logs decoded."""
+
     task: Task
     inputs: Readable
     result: Readable
@@ -157,44 +272,27 @@ class TaskView:
     log_total: int
     duration: str
     inference: str
-    anchor: str
 
     @property
     def failed(self) -> bool:
         return self.task.status == Status.FAILED
 
     @property
-    def skipped(self) -> bool:
-        return (self.task.state_msg or "").lower().startswith("skipped")
-
-    @property
     def can_download(self) -> bool:
         return self.task.status == Status.SUCCEEDED
 
 
-def task_views(ordered: list[Task], log_q: str = "") -> list[TaskView]:
-    views = []
-    for i, t in enumerate(ordered):
-        lines = log_lines(t.info_logs)
-        end = t.send_time or t.finished_at
-        duration = t.time_taken_seconds
-        if duration is None:
-            duration = _seconds_between(t.recv_time, end)
-        views.append(
-            TaskView(
-                task=t,
-                inputs=readable(t.inputs),
-                result=readable(t.result),
-                logs=filter_lines(lines, log_q),
-                log_total=len(lines),
-                duration=t.time_taken or format_duration(duration),
-                inference=format_duration(
-                    _seconds_between(t.block_inf_start_time, t.block_inf_end_time)
-                ),
-                anchor=f"task-{i + 1}",
-            )
-        )
-    return views
+def task_view(t: Task, log_q: str = "") -> TaskView:
+    lines = log_lines(t.info_logs)
+    return TaskView(
+        task=t,
+        inputs=readable(t.inputs),
+        result=readable(t.result),
+        logs=filter_lines(lines, log_q),
+        log_total=len(lines),
+        duration=_duration(t),
+        inference=format_duration(_seconds_between(t.block_inf_start_time, t.block_inf_end_time)),
+    )
 
 
 # Dependency graph ----------------------------------------------------------------------------
@@ -237,7 +335,7 @@ class GraphNode:
     icon: str
     x: float
     y: float
-    anchor: str = ""
+    href: str = ""
     markers: list[int] = field(default_factory=list)
 
     @property
@@ -272,6 +370,7 @@ class GraphEdge:
     mid_x: float
     mid_y: float
     markers: list[int] = field(default_factory=list)
+    cycle: bool = False  # part of a dependency cycle (drawn in the warning colour)
 
     @property
     def invalid(self) -> bool:
@@ -365,7 +464,12 @@ def _layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
 
 
 def build_graph(
-    ordered: list[Task], errors: list[JobValidationError], spec: Any, anchors: dict[str, str]
+    ordered: list[TaskNode],
+    errors: list[JobValidationError],
+    spec: Any,
+    links: dict[str, str],
+    cycle_edges: set[tuple[str, str]] = frozenset(),
+    cut: set[tuple[str, str]] = frozenset(),
 ) -> Graph:
     task_by_name = {t.name: t for t in ordered if t.name}
     spec_names, spec_edges = _spec_graph(spec)
@@ -390,7 +494,8 @@ def build_graph(
                     edges.append(pair)
     edges = list(dict.fromkeys(edges))
 
-    layer = _layers(names, edges)
+    # Layered without the edges set aside to break cycles: those are drawn against the flow.
+    layer = _layers(names, [e for e in edges if e not in cut])
     rows: dict[int, list[str]] = {}
     for n in names:
         rows.setdefault(layer[n], []).append(n)
@@ -421,7 +526,7 @@ def build_graph(
                     icon=STATUS_ICONS.get(status, "▭"),
                     x=x,
                     y=y,
-                    anchor=anchors.get(name, ""),
+                    href=links.get(name, ""),
                 )
                 x += NODE_W + H_GAP
             y += NODE_H + WRAP_GAP
@@ -431,12 +536,19 @@ def build_graph(
     height = max(y - V_GAP + MARGIN + 4, NODE_H + 2 * MARGIN)
 
     graph_edges: dict[tuple[str, str], GraphEdge] = {}
-    for src, dst in edges:
+    for back_index, (src, dst) in enumerate(edges):
         a, b = nodes[src], nodes[dst]
-        x1, y1 = a.cx, a.y + NODE_H
-        x2, y2 = b.cx, b.y - 3
+        if b.y > a.y:
+            x1, y1 = a.cx, a.y + NODE_H
+            x2, y2 = b.cx, b.y - 3
+            path, mid_x, mid_y = _curve(x1, y1, x2, y2), (x1 + x2) / 2, (y1 + y2) / 2
+        else:
+            # An edge against the flow (a cycle, or a task depending on itself) goes round the
+            # right-hand side, so it is never hidden behind the boxes it joins.
+            path, mid_x, mid_y = _back_curve(a, b, back_index)
+            width = max(width, mid_x + NODE_W / 4 + MARGIN)
         graph_edges[(src, dst)] = GraphEdge(
-            src, dst, _curve(x1, y1, x2, y2), mid_x=(x1 + x2) / 2, mid_y=(y1 + y2) / 2
+            src, dst, path, mid_x=mid_x, mid_y=mid_y, cycle=(src, dst) in cycle_edges
         )
 
     placed: list[PlacedError] = []
@@ -472,6 +584,22 @@ def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
     return (
         f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
     )
+
+
+def _back_curve(a: GraphNode, b: GraphNode, index: int) -> tuple[str, float, float]:
+    """From a's right side round to b's right side; a loop when a is b. Returns (path, mid x, y)."""
+    reach = 28 + 6 * (index % 4)  # neighbouring back edges do not overlap exactly
+    x1, y1 = a.x + NODE_W, a.y + NODE_H / 2 + 6
+    x2, y2 = b.x + NODE_W + 3, b.y + NODE_H / 2 - 6
+    out = max(x1, x2) + reach
+    if a is b:
+        path = (
+            f"M{x1:.1f},{y1:.1f} C{out:.1f},{y1 + 14:.1f} {out:.1f},{y2 - 14:.1f} {x2:.1f},{y2:.1f}"
+        )
+    else:
+        path = f"M{x1:.1f},{y1:.1f} C{out:.1f},{y1:.1f} {out:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+    # The curve's own midpoint (t = 0.5), where a badge goes; it never reaches `out`.
+    return path, 0.125 * (x1 + x2) + 0.75 * out, (y1 + y2) / 2
 
 
 def _bus_edges(
@@ -570,7 +698,11 @@ class Timeline:
         return any(r.started for r in self.rows)
 
 
-def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
+def build_timeline(
+    job: Job, ordered: list[Task], bounds: tuple[datetime | None, datetime | None] = (None, None)
+) -> Timeline:
+    """The tasks' bars on one time axis; `bounds` (the job's start and end) widen it to the whole
+    job when only some of its tasks are drawn (one page of a long job)."""
     # "Now" for a task still running is Pixxel's clock (its last update), not ours.
     now = job.pixxel_updated_at or job.exec_updated_at or job.updated_at
 
@@ -583,10 +715,12 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
 
     spans = {t.pk: span(t) for t in ordered}
     known = [s for s in spans.values() if s]
-    t0 = min((s[0] for s in known), default=None)
-    if job.exec_created_at and (t0 is None or job.exec_created_at < t0):
-        t0 = job.exec_created_at
-    t1 = max((s[1] for s in known), default=None)
+    starts = [s[0] for s in known] + [m for m in (bounds[0], job.exec_created_at) if m]
+    t0 = min(starts, default=None)
+    ends = [s[1] for s in known] + ([bounds[1]] if bounds[1] else [])
+    if ends and not job.is_terminal and now:
+        ends.append(now)  # a task still running elsewhere in the job reaches "now"
+    t1 = max(ends, default=None)
     total = max(1.0, (t1 - t0).total_seconds()) if t0 and t1 else 1.0
     scale = PLOT_W / total
 
@@ -650,24 +784,120 @@ def build_timeline(job: Job, ordered: list[Task]) -> Timeline:
     )
 
 
+# Large jobs: layers collapsed into bands -------------------------------------------------------
+
+GRAPH_MAX_NODES = 100  # beyond this many tasks, the graph and timeline show bands of layers
+MAX_BANDS = 20
+PAGE_SIZE = 25  # task table rows (and timeline bars) per page
+
+
+@dataclass
+class Band:
+    """Consecutive layers of a large job's graph, drawn as one box with its tasks counted."""
+
+    number: int  # 1-based, the `band` query parameter that expands it
+    first_layer: int
+    last_layer: int
+    tasks: list[TaskNode]
+
+    @property
+    def label(self) -> str:
+        if self.first_layer == self.last_layer:
+            return f"Layer {self.first_layer}"
+        return f"Layers {self.first_layer}–{self.last_layer}"
+
+    @property
+    def status(self) -> str:
+        statuses = {t.status for t in self.tasks}
+        for status in (Status.FAILED, Status.RUNNING):
+            if status in statuses:
+                return status
+        if statuses == {Status.SUCCEEDED}:
+            return Status.SUCCEEDED
+        return Status.QUEUED if Status.QUEUED in statuses else Status.UNKNOWN
+
+    @property
+    def counts(self) -> str:
+        """ "✔ 98 ▶ 1 ◷ 1 of 100": how many of its tasks are in each status (icon and number)."""
+        tally: dict[str, int] = {}
+        for t in self.tasks:
+            tally[t.status] = tally.get(t.status, 0) + 1
+        parts = [f"{STATUS_ICONS.get(st, '?')} {n}" for st, n in tally.items()]
+        return " ".join(parts) + f" of {len(self.tasks)}"
+
+    def as_node(self, depends_on: list[str]) -> TaskNode:
+        """The band as one node, so the graph draws it like a task."""
+        return TaskNode(0, self.label, self.label, self.number, depends_on, self.status)
+
+
+def bands(deps: Dependencies) -> list[Band]:
+    """Layers grouped in order into at most about MAX_BANDS boxes of similar task counts."""
+    by_layer: dict[int, list[TaskNode]] = {}
+    for t in deps.order:
+        by_layer.setdefault(deps.layers[t.pk], []).append(t)
+    target = max(1, -(-len(deps.order) // MAX_BANDS))
+    result: list[Band] = []
+    for number in sorted(by_layer):
+        members = by_layer[number]
+        last = result[-1] if result else None
+        if last is not None and len(last.tasks) + len(members) <= target:
+            last.tasks.extend(members)
+            last.last_layer = number
+        else:
+            result.append(Band(len(result) + 1, number, number, list(members)))
+    return result
+
+
+def band_graph(deps: Dependencies, band_list: list[Band], expand_url: str) -> Graph:
+    """The collapsed graph: one box per band, an edge where a band depends on an earlier one."""
+    band_of = {t.name: b for b in band_list for t in b.tasks if t.name}
+    pseudo = []
+    for b in band_list:
+        parents = {
+            band_of[d].label
+            for t in b.tasks
+            for d in t.depends_on or []
+            if d in band_of and band_of[d] is not b and (d, t.name) not in deps.cut
+        }
+        pseudo.append(b.as_node(sorted(parents)))
+    links = {b.label: f"{expand_url}band={b.number}#job-graph" for b in band_list}
+    graph = build_graph(pseudo, [], None, links)
+    counts = {b.label: b.counts for b in band_list}
+    for node in graph.nodes:
+        node.status_label = counts[node.name]
+        node.icon = ""
+    return graph
+
+
+# The page ------------------------------------------------------------------------------------
 # The page ------------------------------------------------------------------------------------
 
 
 @dataclass
 class JobPage:
     job: Job
-    tasks: list[TaskView]
+    rows: list[TaskRow]  # the task table's current page
+    page: Any  # django.core.paginator.Page of the rows
+    task_count: int
     graph: Graph
     timeline: Timeline
+    deps: Dependencies
+    collapsed: bool  # graph and timeline show bands of layers
+    band: Band | None  # the band drawn expanded, if one was asked for
     elapsed: str
     eta: str
     expected_finish: datetime | None
 
+    @property
+    def missing_sentences(self) -> list[str]:
+        return [
+            f"Task {task} depends on “{dep}”, which is not a task of this job."
+            for task, dep in self.deps.missing
+        ]
 
-def job_page(job: Job, tasks: list[Task], errors: list[JobValidationError], log_q: str = ""):
-    ordered = topological_order(tasks)
-    views = task_views(ordered, log_q)
-    anchors = {v.task.name: v.anchor for v in views}
+
+def job_header(job: Job) -> tuple[str, str, datetime | None]:
+    """(elapsed, ETA sentence, expected finish) for the page's header."""
     elapsed_s = job.time_taken_seconds
     eta, expected = "", None
     if job.estimated_duration and job.pixxel_created_at:
@@ -675,12 +905,79 @@ def job_page(job: Job, tasks: list[Task], errors: list[JobValidationError], log_
     if not job.is_terminal and job.estimated_duration:
         remaining = job.estimated_duration - (elapsed_s or 0)
         eta = "any moment now" if remaining <= 0 else f"about {format_duration(remaining)} left"
+    return job.time_taken or format_duration(elapsed_s), eta, expected
+
+
+def job_page(
+    job: Job,
+    nodes: list[TaskNode],
+    errors: list[JobValidationError],
+    load_tasks: Callable[[list[int]], dict[int, Task]],
+    *,
+    page_number: Any = 1,
+    only: set[int] | None = None,
+    band_number: Any = None,
+    task_url: Callable[[TaskNode], str] | None = None,
+    expand_url: str = "?",
+) -> JobPage:
+    """Everything the page draws. Order, graph and bands need only each task's `nodes` entry;
+    `load_tasks(pks)` fetches the table's current page in full. `task_url(node)` is a task's own
+    page (linked from graph boxes of tasks not on that page); `expand_url` is the page's URL
+    ready for `band=N`; `only`, if given, the pks the table lists (a log search's matches)."""
+    deps = analyse_dependencies(nodes)
+    missing_by_task: dict[str, list[str]] = {}
+    for name, dep in deps.missing:
+        missing_by_task.setdefault(name, []).append(dep)
+    # (number in dependency order, node): a log search lists only its matches, numbered as ever.
+    listed = [(i, n) for i, n in enumerate(deps.order, 1) if only is None or n.pk in only]
+    page = Paginator(listed, PAGE_SIZE).get_page(page_number)
+    full = load_tasks([n.pk for _i, n in page.object_list])
+    rows = [
+        TaskRow(full[n.pk], i, missing_by_task.get(n.name or n.pixxel_id, []))
+        for i, n in page.object_list
+        if n.pk in full
+    ]
+    on_page = {r.task.name: f"#{r.anchor}-details" for r in rows if r.task.name}
+
+    def links(drawn: list[TaskNode]) -> dict[str, str]:
+        return {
+            n.name: on_page.get(n.name) or (task_url(n) if task_url else "")
+            for n in drawn
+            if n.name
+        }
+
+    # The workflow spec (large for a large job) only matters without tasks or with validation
+    # errors to place: only then is it loaded.
+    spec = job.spec if errors or not nodes else None
+    collapsed = len(nodes) > GRAPH_MAX_NODES
+    band = None
+    if collapsed:
+        band_list = bands(deps)
+        band = next((b for b in band_list if str(b.number) == str(band_number)), None)
+        if band is not None:
+            # One layer can be wider than a readable drawing (a fan-out of thousands): its first
+            # GRAPH_MAX_NODES are drawn, the table lists them all.
+            drawn = band.tasks[:GRAPH_MAX_NODES]
+            graph = build_graph(drawn, errors, spec, links(drawn), deps.cycle_edges, deps.cut)
+        else:
+            graph = band_graph(deps, band_list, expand_url)
+    else:
+        graph = build_graph(deps.order, errors, spec, links(deps.order), deps.cycle_edges, deps.cut)
+    elapsed, eta, expected = job_header(job)
     return JobPage(
         job=job,
-        tasks=views,
-        graph=build_graph(ordered, errors, job.spec, anchors),
-        timeline=build_timeline(job, ordered),
-        elapsed=job.time_taken or format_duration(elapsed_s),
+        rows=rows,
+        page=page,
+        task_count=len(nodes),
+        graph=graph,
+        # The timeline draws the table's page of tasks, on the whole job's time axis.
+        timeline=build_timeline(
+            job, [r.task for r in rows], (job.exec_created_at, job.finished_at)
+        ),
+        deps=deps,
+        collapsed=collapsed,
+        band=band,
+        elapsed=elapsed,
         eta=eta,
         expected_finish=expected,
     )

@@ -221,6 +221,9 @@ class Task(models.Model):
     result = models.JSONField(null=True, blank=True)
     info_logs = models.JSONField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # The job's `version` when this task last changed: a poll re-sends only the rows changed since
+    # the version the page shows.
+    changed_in = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["position"]

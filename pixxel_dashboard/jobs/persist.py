@@ -164,6 +164,16 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
 def _replace_children(job: Job, parsed: px.Job) -> None:
     if parsed.tasks:
         rows = [_task_row(job, i, task) for i, task in enumerate(parsed.tasks)]
+        # Mark the rows that changed with this version (the live page re-sends only those).
+        before = {
+            pixxel_id: (raw, changed_in)
+            for pixxel_id, raw, changed_in in Task.objects.filter(job=job).values_list(
+                "pixxel_id", "raw", "changed_in"
+            )
+        }
+        for row in rows:
+            old_raw, old_version = before.get(row.pixxel_id, (None, 0))
+            row.changed_in = old_version if old_raw == row.raw else job.version
         Task.objects.bulk_create(
             rows,
             update_conflicts=True,

@@ -24,7 +24,7 @@ from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
 from pixxel_dashboard.pixxel import PixxelError
 from pixxel_dashboard.pixxel import errors as px_errors
 
-from .models import Job
+from .models import Job, Status
 from .persist import save_job
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ INTERVALS: tuple[tuple[float, float], ...] = (
     (6 * 60 * 60, 180),
 )
 OLDEST_INTERVAL = 600.0
+# A status word we do not know may never change into one we do: sync such a job at the pace of an
+# hour-old job, not every few seconds (the page keeps saying "unknown — Pixxel says …").
+UNKNOWN_STATUS_INTERVAL = 60.0
 # Transient failures back off exponentially, up to this.
 MAX_BACKOFF = 600.0
 # Upstream answers that mean "this job is gone for this key": stop syncing it for good.
@@ -54,6 +57,8 @@ def sync_interval(job: Job, now: datetime | None = None) -> float:
     now = now or timezone.now()
     age = job_age(job, now)
     interval = next((every for limit, every in INTERVALS if age < limit), OLDEST_INTERVAL)
+    if job.status == Status.UNKNOWN and job.status_raw:
+        interval = max(interval, UNKNOWN_STATUS_INTERVAL)
     if job.sync_failures:
         interval = min(MAX_BACKOFF, interval * 2 ** min(job.sync_failures, 8))
     return interval

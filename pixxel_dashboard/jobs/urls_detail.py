@@ -10,6 +10,7 @@ urlpatterns = [
         views.download_job_results,
         name="download_job_results",
     ),
+    path("o/<slug:org>/jobs/<str:job>/tasks/<str:task>/", views.task_detail, name="task_detail"),
     path(
         "o/<slug:org>/jobs/<str:job>/tasks/<str:task>/download/",
         views.download_task_results,

@@ -1,15 +1,19 @@
-"""One job's page, its live poll, downloads and task logs.
+"""One job's page, its live poll, a task opened, downloads and task logs.
 
 The poll follows healthchecks' `status_single`: anonymous → 403 (not a login redirect), nothing
-changed → 204 (htmx swaps nothing), changed → the regions as out-of-band fragments, terminal → 286
+changed → 204 (htmx swaps nothing), changed → the header, graph, timeline and the task rows that
+changed as out-of-band fragments, terminal or sync stopped for good → 286
 (`HttpResponseStopPolling`) with the final fragments and no trigger left.
 """
 
 import logging
-from urllib.parse import quote
+import zlib
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from pixxel_dashboard.accounts.access import get_org_for_user
@@ -30,21 +35,28 @@ from pixxel_dashboard.pixxel.parsing import format_duration
 
 from . import detail
 from .models import Job, JobValidationError, Status, Task
-from .sync import refresh_if_stale
+from .sync import refresh_if_stale, sync_interval
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "jobs/detail.html"
 POLL_SECONDS = 3
+# A task's inputs, result, logs and raw document can be large: the page and its poll never load
+# them for the whole job, only the task opened (and the failed ones, whose error shows at once).
+HEAVY_TASK_FIELDS = ("inputs", "result", "info_logs", "raw")
+# Query parameters that say what the page shows; its poll carries them along.
+VIEW_PARAMS = ("log_q", "p", "band")
 
 
-def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER):
+def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER, *, light: bool = False):
+    """The org's job, without its raw Pixxel document (MBs for a large job, never shown) or its
+    workflow spec (loaded if a graph needs it); `light` (the poll): only what tells whether
+    anything changed."""
     organization, membership = get_org_for_user(request, org, role=role)
-    job = get_object_or_404(
-        Job.objects.select_related("organization", "submitted_by", "workflow"),
-        organization=organization,
-        pixxel_id=job_id,
-    )
+    rows = Job.objects.select_related("organization").defer("raw", "spec")
+    if not light:
+        rows = rows.select_related("submitted_by", "workflow")
+    job = get_object_or_404(rows, organization=organization, pixxel_id=job_id)
     return organization, membership, job
 
 
@@ -61,12 +73,70 @@ def live_token(job: Job) -> str:
     return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
 
 
+def _seen_version(token: str | None) -> int | None:
+    """The job version a poll's page shows, from its token; None when it cannot tell."""
+    try:
+        return int((token or "").split(".")[0])
+    except ValueError:
+        return None
+
+
+def _polling(job: Job) -> bool:
+    """Does the page keep polling? Not once the job ended or Pixxel will tell us no more."""
+    return not (job.is_terminal or job.sync_stopped)
+
+
+def _poll_seconds(job: Job) -> int:
+    # A status word we do not know is synced at an aged pace: polling faster would show nothing new.
+    if job.status == Status.UNKNOWN and job.status_raw:
+        return max(POLL_SECONDS, int(sync_interval(job)))
+    return POLL_SECONDS
+
+
+def _rows_shape(page: detail.JobPage) -> str:
+    """Which tasks the table shows, in which order: while it stays the same, a poll may replace
+    single rows; when it changes (tasks added, order moved) the whole list is re-sent."""
+    pks = ",".join(str(r.task.pk) for r in page.rows)
+    return f"{page.task_count}-{zlib.crc32(pks.encode()):x}"
+
+
 def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
     log_q = request.GET.get("log_q", "")[:200]
-    tasks = list(Task.objects.filter(job=job))
-    errors = list(JobValidationError.objects.filter(job=job))
-    page = detail.job_page(job, tasks, errors, log_q)
+    kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
     slug = organization.slug
+    # Every task's place in the graph, `depends_on` as JSON text (decoded in one go).
+    rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
+    fields = [f if f != "depends_on" else "depends_json" for f in detail.NODE_FIELDS]
+    nodes = detail.task_nodes(list(rows.values_list(*fields)))
+    errors = list(JobValidationError.objects.filter(job=job))
+    not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
+    only = None
+    if log_q:
+        # The search runs in the database over the logs' JSON text: a large job's logs are never
+        # loaded whole, only those of the matching tasks on the table's page.
+        logs = Task.objects.filter(job=job).annotate(logs_text=Cast("info_logs", TextField()))
+        only = set(logs.filter(logs_text__icontains=log_q).values_list("pk", flat=True))
+    page = detail.job_page(
+        job,
+        nodes,
+        errors,
+        lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
+        page_number=request.GET.get("p") or 1,
+        only=only,
+        band_number=request.GET.get("band"),
+        task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
+        expand_url="?" + (not_band + "&" if not_band else ""),
+    )
+    # Failed tasks show their error at once and a log search its matches: those few tasks are
+    # opened here (one query), every other task loads when opened.
+    eager = [r for r in page.rows if r.failed or log_q]
+    if eager:
+        full = Task.objects.in_bulk([r.task.pk for r in eager])
+        for row in eager:
+            row.view = detail.task_view(full[row.task.pk], log_q)
+    poll_query = urlencode(
+        {"v": live_token(job), "s": job.status, "rows": _rows_shape(page), **kept}
+    )
     return {
         "organization": organization,
         "membership": membership,
@@ -74,11 +144,16 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "page": page,
         "log_q": log_q,
         "oob": oob,
+        "changed_rows": None,  # the whole task list; a poll narrows it to the rows that changed
         "token": live_token(job),
+        "polling": _polling(job),
+        "poll_url": reverse("job_poll", args=[slug, job.pixxel_id]) + "?" + poll_query,
+        "page_query": urlencode({k: v for k, v in kept.items() if k != "p"}),
+        "collapse_url": "?" + not_band,
         "synced_ago": format_duration(
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": _poll_seconds(job),
         "can_submit": membership.has_role(Role.MEMBER),
         "estimate": job.estimated_cost
         if job.estimated_cost is not None
@@ -98,25 +173,67 @@ def job_detail(request: HtmxHttpRequest, org: str, job: str):
     return render(request, TEMPLATE, _context(request, organization, membership, job_obj))
 
 
+def _stop_polling(response: HttpResponse) -> HttpResponseStopPolling:
+    stop = HttpResponseStopPolling(response.content)
+    stop["Content-Type"] = response["Content-Type"]
+    return stop
+
+
 @require_GET
 @never_cache
 def job_poll(request: HtmxHttpRequest, org: str, job: str):
     if not request.user.is_authenticated:
         return HttpResponseForbidden()
-    organization, membership, job_obj = _get_job(request, org, job)
+    # Nothing changed is the common answer: it must cost the same for 2,000 tasks as for 10, so it
+    # is decided on the job row alone (no tasks, no raw document, no spec).
+    organization, membership, job_obj = _get_job(request, org, job, light=True)
     _refresh(job_obj)
-    unchanged = request.GET.get("v") == live_token(job_obj)
-    if unchanged and not job_obj.is_terminal:
+    seen = request.GET.get("v")
+    unchanged = seen == live_token(job_obj)
+    if unchanged and _polling(job_obj):
         return HttpResponse(status=204)
+    if unchanged:
+        # Ended, and the page already shows the end: stop polling, with a poller that has no
+        # trigger left.
+        final = render(request, TEMPLATE + "#poller", {"job": job_obj, "oob": True})
+        return _stop_polling(final)
+    job_obj = (
+        Job.objects.select_related("organization", "submitted_by", "workflow")
+        .defer("raw", "spec")
+        .get(pk=job_obj.pk)
+    )
     context = _context(request, organization, membership, job_obj, oob=True)
     context["announce"] = request.GET.get("s") != job_obj.status
-    context["unchanged"] = unchanged
+    # Only the rows that changed since the page's version travel (out of band); a page whose
+    # version or rows we cannot tell gets the whole task list.
+    seen_version = _seen_version(seen)
+    if seen_version is not None and request.GET.get("rows") == _rows_shape(context["page"]):
+        context["changed_rows"] = [
+            r for r in context["page"].rows if r.task.changed_in > seen_version
+        ]
     response = render(request, TEMPLATE + "#live", context)
-    if job_obj.is_terminal:
-        stop = HttpResponseStopPolling(response.content)
-        stop["Content-Type"] = response["Content-Type"]
-        return stop
-    return response
+    return response if _polling(job_obj) else _stop_polling(response)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def task_detail(request: HtmxHttpRequest, org: str, job: str, task: str):
+    """One task opened: inputs, result, logs. The job page loads it into the task's <details>
+    (htmx); without JavaScript it is the task's own page."""
+    organization, membership, job_obj = _get_job(request, org, job)
+    task_obj = get_object_or_404(Task, job=job_obj, pixxel_id=task)
+    log_q = request.GET.get("log_q", "")[:200]
+    context = {
+        "organization": organization,
+        "membership": membership,
+        "job": job_obj,
+        "tv": detail.task_view(task_obj, log_q),
+        "log_q": log_q,
+    }
+    if request.htmx:
+        return render(request, TEMPLATE + "#task_body", context)
+    return render(request, "jobs/task.html", context)
 
 
 def _back(job: Job) -> HttpResponseRedirect:

@@ -191,6 +191,21 @@ def _fanout_tasks() -> tuple[TaskDef, ...]:
     )
 
 
+# A legal but very large job: 2,000 tasks, each after the previous (the job page's scale test).
+WF_CHAIN_2000 = str(uuid.uuid5(NAMESPACE, "workflow:chain-2000"))
+CHAIN_LENGTH = 2000
+
+
+def _long_chain_tasks() -> tuple[TaskDef, ...]:
+    blocks = ("Band math", "Cloud mask", "NDVI", "Tiling")
+    return _chain(
+        *(
+            (f"Strip {i:04d}", blocks[i % len(blocks)], 1.0 + (i % 3) * 0.5, 1)
+            for i in range(1, CHAIN_LENGTH + 1)
+        )
+    )
+
+
 _MAIN_WORKFLOWS: tuple[WorkflowDef, ...] = (
     WorkflowDef(
         ids.WF_LINEAR,
@@ -233,6 +248,16 @@ _MAIN_WORKFLOWS: tuple[WorkflowDef, ...] = (
         _at(14),
         _at(15),
         _fanout_tasks(),
+    ),
+    WorkflowDef(
+        WF_CHAIN_2000,
+        ids.PROJECT_COASTAL,
+        "Coastline strips (2,000 steps)",
+        "Walks the coastline strip by strip: 2,000 tasks, each after the previous one.",
+        USER_MARCO,
+        _at(15),
+        _at(15),
+        _long_chain_tasks(),
     ),
     WorkflowDef(
         ids.WF_VALIDATION,

@@ -41,3 +41,17 @@ document.addEventListener("htmx:load", (event) => {
   const root = event.detail && event.detail.elt;
   if (root instanceof Element) placeGraph(root);
 });
+
+// "Updated from Pixxel 12s ago" keeps counting between polls (an unchanged poll re-renders
+// nothing): each <time data-ago> is re-worded from its datetime, in Pixxel's duration form.
+function formatAgo(seconds) {
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+  return (h ? `${h}h${m}m${s}s` : m ? `${m}m${s}s` : `${s}s`) + " ago";
+}
+setInterval(() => {
+  for (const el of document.querySelectorAll("time[data-ago]")) {
+    const at = Date.parse(el.getAttribute("datetime"));
+    if (!Number.isNaN(at)) el.textContent = formatAgo((Date.now() - at) / 1000);
+  }
+}, 1000);

@@ -61,3 +61,11 @@ def token(job: Job) -> str:
 
 
 # The page -------------------------------------------------------------------------------------
+
+
+def page_poll_url(body: str) -> str:
+    """The poll URL a job page carries (what the browser will ask next), from the page's HTML."""
+    import html
+    import re
+
+    return html.unescape(re.search(r'data-job-poll hx-get="([^"]+)"', body).group(1))
