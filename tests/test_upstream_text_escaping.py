@@ -82,6 +82,22 @@ def test_the_live_fragments_show_pixxels_text_escaped(client_for, alice, hostile
     assert_escaped(body)
 
 
+def test_a_tasks_own_page_and_its_on_demand_fragment_show_pixxels_text_escaped(
+    client_for, alice, hostile_job
+):
+    task = hostile_job.tasks.get()
+    url = f"{hostile_job.get_absolute_url()}tasks/{task.pixxel_id}/"
+    client = client_for(alice)
+    page = client.get(url).content.decode()
+    fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment
+    for field in ("task name", "error message", "state message", "failure type", "log line"):
+        assert PAYLOADS[field] not in page and PAYLOADS[field] not in fragment, field
+        assert escape(PAYLOADS[field]) in page, f"{field} not shown"
+    for field in ("error message", "log line"):  # the fragment is the task's body, below its name
+        assert escape(PAYLOADS[field]) in fragment, f"{field} not shown"
+
+
 def test_the_log_search_shows_pixxels_text_escaped(client_for, alice, hostile_job):
     body = (
         client_for(alice).get(hostile_job.get_absolute_url() + "?log_q=log-line").content.decode()
