@@ -309,7 +309,7 @@ def test_connection_refused_is_explained(client_for, bob, acme_key, settings):
 def test_a_create_that_never_left_is_not_reconciled(client_for, bob, acme_key, sandbox, settings):
     from django_tasks_db.models import DBTaskResult
 
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     client = client_for(bob)
     client.get(f"{NEW}?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}")  # pre-flight cached
@@ -325,7 +325,7 @@ def test_a_create_that_never_left_is_not_reconciled(client_for, bob, acme_key, s
 def test_a_connection_cut_after_sending_is_reconciled(client_for, bob, acme_key, sandbox):
     from django_tasks_db.models import DBTaskResult
 
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     sandbox.inject("reset", method="POST", path_contains="/jobs")  # no job: reset answers first
     response = post(client_for(bob))
@@ -333,6 +333,30 @@ def test_a_connection_cut_after_sending_is_reconciled(client_for, bob, acme_key,
     assert Submission.objects.get().error_kind == "connection"
     assert sandbox.count("GET", CREATE) >= 1  # it looked
     assert DBTaskResult.objects.filter(task_path=reconcile_submission_task.module_path).exists()
+
+
+def test_a_late_check_queued_before_the_task_moved_module_still_runs(
+    client_for, bob, acme_key, sandbox
+):
+    import importlib
+
+    from django.apps import apps
+    from django_tasks_db.models import DBTaskResult
+
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
+
+    moved = importlib.import_module("pixxel_dashboard.jobs.migrations.0004_reconcile_task_moved")
+    sandbox.inject("reset", method="POST", path_contains="/jobs")
+    post(client_for(bob))
+    # As queued by the previous release: the worker finds a task by the path stored with it.
+    queued = DBTaskResult.objects.get()
+    DBTaskResult.objects.filter(pk=queued.pk).update(task_path=moved.OLD_PATH)
+    queued.refresh_from_db()
+    with pytest.raises(ImportError):
+        _ = queued.task  # the lookup the worker makes
+    moved.rename_queued(apps, schema_editor=None)
+    queued.refresh_from_db()
+    assert queued.task.func is reconcile_submission_task.func
 
 
 def test_without_a_key_the_attempt_is_recorded_with_what_to_do(client_for, bob, acme):
@@ -445,7 +469,7 @@ def test_a_job_created_much_later_is_adopted_by_the_background_check(
 
     from django_tasks_db.models import DBTaskResult
 
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     sandbox.server.configure(slow_seconds=4.5)  # after the in-request looks (~2, 3, 4 s)
     sandbox.inject("slow", method="POST", path_contains="/jobs")
@@ -472,7 +496,7 @@ def test_a_job_created_much_later_is_adopted_by_the_background_check(
 def test_the_background_check_leaves_a_definite_failure_alone(
     client_for, bob, acme, acme_key, sandbox
 ):
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     sandbox.inject("429", method="POST", path_contains="/jobs")  # a definite "not now"
     post(client_for(bob))
@@ -496,7 +520,7 @@ def test_a_garbled_answer_to_create_still_finds_the_job(client_for, bob, acme_ke
 def test_reconciliation_never_adopts_a_job_created_before_the_attempt(
     client_for, bob, acme, acme_key, sandbox
 ):
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     # Someone made a job of this workflow an hour ago, outside the dashboard.
     client, _ = services.client_for_organization(acme)

@@ -18,7 +18,8 @@ from pixxel_dashboard.keys import services as keys
 from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.pixxel import FORBIDDEN, UNAUTHORIZED, PixxelError
 
-from . import catalog, submit
+from . import catalog
+from . import submission as submit
 from .forms import ImportJobsForm, SubmitJobForm, chosen_ids, new_token, validate_pixxel_id
 from .models import Job, Outcome, Project, Status, Submission, Workflow
 
