@@ -575,3 +575,77 @@ def test_every_post_needs_the_csrf_token(bob, acme_key, sandbox):
     client.force_login(bob)
     assert client.post(NEW, form_data()).status_code == 403
     assert sandbox.count("POST", CREATE) == 0
+
+
+# --- the service and the client's lifetime ----------------------------------------------------------
+
+
+def order_for(user, **extra):
+    from pixxel_dashboard.jobs.submission import Order
+
+    membership = Membership.objects.select_related("organization").get(user=user)
+    choice = {"project_id": ids.PROJECT_AGRI, "workflow_id": ids.WF_LINEAR, **extra}
+    return Order(membership=membership, user=user, token=uuid.uuid4(), **choice)
+
+
+def test_the_service_answers_with_a_typed_outcome_and_a_replay_gets_the_same_job(
+    bob, acme, acme_key, sandbox
+):
+    from pixxel_dashboard.jobs.submission import Result, submit
+
+    order = order_for(bob)
+    with catalog.Connection(acme) as pixxel:
+        first = submit(pixxel, order)
+    with catalog.Connection(acme) as pixxel:
+        again = submit(pixxel, order)
+    assert first.result == Result.CREATED and first.job == Job.objects.get()
+    assert again.result == Result.ALREADY_SUBMITTED and again.job == first.job
+    assert sandbox.count("POST", CREATE) == 1
+
+
+def test_the_service_stops_at_unconfirmed_validation_errors_and_records_nothing(
+    bob, acme, acme_key, sandbox
+):
+    from pixxel_dashboard.jobs.submission import Result, submit
+
+    order = order_for(bob, project_id=ids.PROJECT_COASTAL, workflow_id=ids.WF_VALIDATION)
+    with catalog.Connection(acme) as pixxel:
+        outcome = submit(pixxel, order)
+    assert outcome.result == Result.NEEDS_CONFIRMATION and outcome.submission is None
+    assert outcome.checks is not None and outcome.checks.val_errors
+    assert not Submission.objects.exists() and sandbox.count("POST", CREATE) == 0
+
+
+def test_asking_to_confirm_validation_errors_keeps_the_forms_token(client_for, bob, acme_key):
+    data = form_data(workflow=ids.WF_VALIDATION, project=ids.PROJECT_COASTAL)
+    page = client_for(bob).post(NEW, data).content.decode()
+    assert "Tick the box to submit anyway" in page
+    assert f'value="{data["token"]}"' in page  # nothing was attempted: the same attempt goes on
+
+
+def test_every_page_of_the_form_closes_the_client_it_opened(
+    client_for, bob, acme_key, sandbox, monkeypatch
+):
+    from pixxel_dashboard.pixxel import PixxelClient
+
+    closed = []
+    monkeypatch.setattr(PixxelClient, "close", lambda self: closed.append(self))
+    client = client_for(bob)
+    query = f"?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
+    client.get(NEW + query)
+    client.get("/o/acme/jobs/new/workflows/" + query, headers={"HX-Request": "true"})
+    client.get("/o/acme/jobs/new/preflight/" + query, headers={"HX-Request": "true"})
+    client.post(NEW, form_data(action="search"))
+    assert post(client).status_code == 302
+    assert len(closed) == 5
+
+
+def test_a_replayed_form_never_opens_the_organizations_key(client_for, bob, acme_key):
+    client = client_for(bob)
+    data = form_data()
+    client.post(NEW, data)
+    acme_key.refresh_from_db()
+    used = acme_key.last_used_at
+    assert client.post(NEW, data).status_code == 302
+    acme_key.refresh_from_db()
+    assert acme_key.last_used_at == used
