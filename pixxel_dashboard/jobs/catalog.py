@@ -383,7 +383,7 @@ def _rejected_key_problem(error: PixxelError) -> str:
 def _checked(
     organization: Organization, opened: tuple[PixxelClient, ApiKey], choice: Choice
 ) -> tuple[Preflight | None, str]:
-    """The chosen workflow's pre-flight, or why it could not be made (nothing chosen: neither)."""
+    """The chosen workflow's pre-flight, or why there is none (Pixxel's failure, a dropped id)."""
     if not (choice.project_id and choice.workflow_id):
         return None, choice.id_problem
     client, api_key = opened
