@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from pixxel_dashboard.jobs.models import Job, Outcome, Submission, Workflow
-from pixxel_dashboard.jobs.submit import reconcile_submission_task
+from pixxel_dashboard.jobs.submission import reconcile_submission_task
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError

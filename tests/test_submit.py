@@ -309,7 +309,7 @@ def test_connection_refused_is_explained(client_for, bob, acme_key, settings):
 def test_a_create_that_never_left_is_not_reconciled(client_for, bob, acme_key, sandbox, settings):
     from django_tasks_db.models import DBTaskResult
 
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     client = client_for(bob)
     client.get(f"{NEW}?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}")  # pre-flight cached
@@ -325,7 +325,7 @@ def test_a_create_that_never_left_is_not_reconciled(client_for, bob, acme_key, s
 def test_a_connection_cut_after_sending_is_reconciled(client_for, bob, acme_key, sandbox):
     from django_tasks_db.models import DBTaskResult
 
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     sandbox.inject("reset", method="POST", path_contains="/jobs")  # no job: reset answers first
     response = post(client_for(bob))
@@ -333,6 +333,30 @@ def test_a_connection_cut_after_sending_is_reconciled(client_for, bob, acme_key,
     assert Submission.objects.get().error_kind == "connection"
     assert sandbox.count("GET", CREATE) >= 1  # it looked
     assert DBTaskResult.objects.filter(task_path=reconcile_submission_task.module_path).exists()
+
+
+def test_a_late_check_queued_before_the_task_moved_module_still_runs(
+    client_for, bob, acme_key, sandbox
+):
+    import importlib
+
+    from django.apps import apps
+    from django_tasks_db.models import DBTaskResult
+
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
+
+    moved = importlib.import_module("pixxel_dashboard.jobs.migrations.0004_reconcile_task_moved")
+    sandbox.inject("reset", method="POST", path_contains="/jobs")
+    post(client_for(bob))
+    # As queued by the previous release: the worker finds a task by the path stored with it.
+    queued = DBTaskResult.objects.get()
+    DBTaskResult.objects.filter(pk=queued.pk).update(task_path=moved.OLD_PATH)
+    queued.refresh_from_db()
+    with pytest.raises(ImportError):
+        _ = queued.task  # the lookup the worker makes
+    moved.rename_queued(apps, schema_editor=None)
+    queued.refresh_from_db()
+    assert queued.task.func is reconcile_submission_task.func
 
 
 def test_without_a_key_the_attempt_is_recorded_with_what_to_do(client_for, bob, acme):
@@ -445,7 +469,7 @@ def test_a_job_created_much_later_is_adopted_by_the_background_check(
 
     from django_tasks_db.models import DBTaskResult
 
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     sandbox.server.configure(slow_seconds=4.5)  # after the in-request looks (~2, 3, 4 s)
     sandbox.inject("slow", method="POST", path_contains="/jobs")
@@ -472,7 +496,7 @@ def test_a_job_created_much_later_is_adopted_by_the_background_check(
 def test_the_background_check_leaves_a_definite_failure_alone(
     client_for, bob, acme, acme_key, sandbox
 ):
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     sandbox.inject("429", method="POST", path_contains="/jobs")  # a definite "not now"
     post(client_for(bob))
@@ -496,7 +520,7 @@ def test_a_garbled_answer_to_create_still_finds_the_job(client_for, bob, acme_ke
 def test_reconciliation_never_adopts_a_job_created_before_the_attempt(
     client_for, bob, acme, acme_key, sandbox
 ):
-    from pixxel_dashboard.jobs.submit import reconcile_submission_task
+    from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
     # Someone made a job of this workflow an hour ago, outside the dashboard.
     client, _ = services.client_for_organization(acme)
@@ -551,3 +575,77 @@ def test_every_post_needs_the_csrf_token(bob, acme_key, sandbox):
     client.force_login(bob)
     assert client.post(NEW, form_data()).status_code == 403
     assert sandbox.count("POST", CREATE) == 0
+
+
+# --- the service and the client's lifetime ----------------------------------------------------------
+
+
+def order_for(user, **extra):
+    from pixxel_dashboard.jobs.submission import Order
+
+    membership = Membership.objects.select_related("organization").get(user=user)
+    choice = {"project_id": ids.PROJECT_AGRI, "workflow_id": ids.WF_LINEAR, **extra}
+    return Order(membership=membership, user=user, token=uuid.uuid4(), **choice)
+
+
+def test_the_service_answers_with_a_typed_outcome_and_a_replay_gets_the_same_job(
+    bob, acme, acme_key, sandbox
+):
+    from pixxel_dashboard.jobs.submission import Result, submit
+
+    order = order_for(bob)
+    with catalog.Connection(acme) as pixxel:
+        first = submit(pixxel, order)
+    with catalog.Connection(acme) as pixxel:
+        again = submit(pixxel, order)
+    assert first.result == Result.CREATED and first.job == Job.objects.get()
+    assert again.result == Result.ALREADY_SUBMITTED and again.job == first.job
+    assert sandbox.count("POST", CREATE) == 1
+
+
+def test_the_service_stops_at_unconfirmed_validation_errors_and_records_nothing(
+    bob, acme, acme_key, sandbox
+):
+    from pixxel_dashboard.jobs.submission import Result, submit
+
+    order = order_for(bob, project_id=ids.PROJECT_COASTAL, workflow_id=ids.WF_VALIDATION)
+    with catalog.Connection(acme) as pixxel:
+        outcome = submit(pixxel, order)
+    assert outcome.result == Result.NEEDS_CONFIRMATION and outcome.submission is None
+    assert outcome.checks is not None and outcome.checks.val_errors
+    assert not Submission.objects.exists() and sandbox.count("POST", CREATE) == 0
+
+
+def test_asking_to_confirm_validation_errors_keeps_the_forms_token(client_for, bob, acme_key):
+    data = form_data(workflow=ids.WF_VALIDATION, project=ids.PROJECT_COASTAL)
+    page = client_for(bob).post(NEW, data).content.decode()
+    assert "Tick the box to submit anyway" in page
+    assert f'value="{data["token"]}"' in page  # nothing was attempted: the same attempt goes on
+
+
+def test_every_page_of_the_form_closes_the_client_it_opened(
+    client_for, bob, acme_key, sandbox, monkeypatch
+):
+    from pixxel_dashboard.pixxel import PixxelClient
+
+    closed = []
+    monkeypatch.setattr(PixxelClient, "close", lambda self: closed.append(self))
+    client = client_for(bob)
+    query = f"?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
+    client.get(NEW + query)
+    client.get("/o/acme/jobs/new/workflows/" + query, headers={"HX-Request": "true"})
+    client.get("/o/acme/jobs/new/preflight/" + query, headers={"HX-Request": "true"})
+    client.post(NEW, form_data(action="search"))
+    assert post(client).status_code == 302
+    assert len(closed) == 5
+
+
+def test_a_replayed_form_never_opens_the_organizations_key(client_for, bob, acme_key):
+    client = client_for(bob)
+    data = form_data()
+    client.post(NEW, data)
+    acme_key.refresh_from_db()
+    used = acme_key.last_used_at
+    assert client.post(NEW, data).status_code == 302
+    acme_key.refresh_from_db()
+    assert acme_key.last_used_at == used

@@ -2,9 +2,12 @@
 
 Pickers read the local rows; they are refreshed from Pixxel when older than CATALOG_MAX_AGE (or on
 demand). Keeping them also lets history and costs name projects and workflows without calling Pixxel.
+`pickers` gathers everything the submit form shows besides its fields.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,10 +16,15 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
+from pixxel_dashboard.accounts.models import Membership, Organization
 from pixxel_dashboard.core.credits import as_credits
-from pixxel_dashboard.pixxel import PixxelClient, PixxelError
+from pixxel_dashboard.keys.crypto import KeyUnreadable
+from pixxel_dashboard.keys.models import ApiKey
+from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization, pixxel_answer
+from pixxel_dashboard.pixxel import FORBIDDEN, UNAUTHORIZED, PixxelClient, PixxelError
 from pixxel_dashboard.pixxel import types as px
 
+from .forms import Choice
 from .models import Project, Workflow
 
 CATALOG_MAX_AGE = timedelta(minutes=5)
@@ -213,3 +221,175 @@ def estimate_shown(signed: str, membership, project_id: str, workflow_id: str) -
     ]:
         return None
     return as_credits(estimate)
+
+
+class Connection:
+    """The organization's Pixxel client for one request, closed at the end of a `with` block.
+
+    Opened on first use: opening stamps the key's last use, so a replayed form that never calls
+    Pixxel leaves it alone. A missing or unreadable key is no exception here but `key_problem`, a
+    sentence for the page: the submit form still works from the local catalog.
+    """
+
+    def __init__(self, organization: Organization) -> None:
+        self.organization = organization
+        self.key_problem = ""
+        self._opened: tuple[PixxelClient, ApiKey] | None = None
+        self._tried = False
+
+    def open(self) -> tuple[PixxelClient, ApiKey] | None:
+        """The client and the key it uses, or None (`key_problem` says why)."""
+        if not self._tried:
+            self._tried = True
+            try:
+                self._opened = client_for_organization(self.organization)
+            except (NoActiveKey, KeyUnreadable) as problem:
+                self.key_problem = problem.user_message
+        return self._opened
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._opened is not None:
+            self._opened[0].close()
+
+
+@dataclass(frozen=True)
+class Pickers:
+    """What the submit form shows around its fields: the lists, the pre-flight panel, problems."""
+
+    project_id: str
+    workflow_id: str
+    workflow_query: str
+    projects: list[Project]
+    workflows: list[Workflow]
+    # The chosen workflow when a search filtered it out of `workflows`: still chosen, still shown.
+    kept_workflow: Workflow | None
+    preflight: Preflight | None
+    preflight_error: str
+    # The pre-flight's estimate signed for the form (see sign_estimate), or "".
+    estimate_seen: str
+    # What stops every submission (no key, a key Pixxel refuses), shown at the top of the page.
+    key_problem: str
+    # Why the lists could not be read from Pixxel; ids can still be typed.
+    catalog_problem: str
+
+
+@dataclass(frozen=True)
+class _Lists:
+    projects: list[Project] = field(default_factory=list)
+    workflows: list[Workflow] = field(default_factory=list)
+    kept_workflow: Workflow | None = None
+    key_problem: str = ""
+    catalog_problem: str = ""
+
+
+def pickers(
+    pixxel: Connection,
+    membership: Membership,
+    choice: Choice,
+    *,
+    refresh: bool = False,
+    lists: bool = True,
+    check: bool = True,
+    checks: Preflight | None = None,
+) -> Pickers:
+    """The submit form's surroundings, the same for a page, a partial or a form shown again.
+
+    `lists`: fill the pickers (from Pixxel when stale or on `refresh`); `check`: run the chosen
+    workflow's pre-flight, unless this request already has its `checks`.
+    """
+    organization = membership.organization
+    opened = pixxel.open()
+    found = _lists(organization, opened, choice, refresh) if lists else _Lists()
+    key_problem = pixxel.key_problem or found.key_problem
+    preflight_error = choice.id_problem
+    if checks is None and check and opened and not key_problem:
+        checks, preflight_error = _checked(organization, opened, choice)
+    shown = None if checks is None else checks.estimated_cost
+    return Pickers(
+        project_id=choice.project_id,
+        workflow_id=choice.workflow_id,
+        workflow_query=choice.workflow_query,
+        projects=found.projects,
+        workflows=found.workflows,
+        kept_workflow=found.kept_workflow,
+        preflight=checks,
+        preflight_error=preflight_error,
+        estimate_seen=sign_estimate(membership, choice.project_id, choice.workflow_id, shown),
+        key_problem=key_problem,
+        catalog_problem=found.catalog_problem,
+    )
+
+
+def _lists(
+    organization: Organization,
+    opened: tuple[PixxelClient, ApiKey] | None,
+    choice: Choice,
+    refresh: bool,
+) -> _Lists:
+    """The pickers' lists; when Pixxel fails, what was read so far and why the rest is missing."""
+    client = opened[0] if opened else None
+    found: list[Project] = []
+    try:
+        found = projects(organization, client, refresh=refresh)
+        project = next((p for p in found if p.pixxel_id == choice.project_id), None)
+        if project is None and choice.project_id:
+            # Unsaved: a typed id is looked up, never stored, by a GET.
+            project = Project(organization=organization, pixxel_id=choice.project_id)
+        if project is None:
+            return _Lists(found)
+        listed = workflows(
+            organization, client, project, query=choice.workflow_query, refresh=refresh
+        )
+    except PixxelError as error:
+        if client is not None and _key_rejected(client, error):
+            return _Lists(found, key_problem=_rejected_key_problem(error))
+        return _Lists(found, catalog_problem=error.user_message)
+    return _Lists(found, listed, _kept_workflow(organization, project, listed, choice.workflow_id))
+
+
+def _kept_workflow(
+    organization: Organization, project: Project, listed: list[Workflow], workflow_id: str
+) -> Workflow | None:
+    """A search that filters out the chosen workflow must not silently unchoose it."""
+    if not workflow_id or any(w.pixxel_id == workflow_id for w in listed):
+        return None
+    return Workflow.objects.filter(
+        organization=organization, project=project, pixxel_id=workflow_id
+    ).first()
+
+
+def _key_rejected(client: PixxelClient, error: PixxelError) -> bool:
+    """A 401/403 means a refused key, or only a project this key may not see: one cheap call
+    (the first page of projects, which any working key may list) tells them apart."""
+    if error.kind not in (UNAUTHORIZED, FORBIDDEN):
+        return False
+    try:
+        client.list_projects(page_num=1, page_size=1)
+    except PixxelError as probe:
+        return probe.kind in (UNAUTHORIZED, FORBIDDEN)
+    return False
+
+
+def _rejected_key_problem(error: PixxelError) -> str:
+    return (
+        f"Pixxel rejects this organization's API key ({pixxel_answer(error)}): "
+        "jobs cannot be submitted until an owner or admin replaces it."
+    )
+
+
+def _checked(
+    organization: Organization, opened: tuple[PixxelClient, ApiKey], choice: Choice
+) -> tuple[Preflight | None, str]:
+    """The chosen workflow's pre-flight, or why there is none (Pixxel's failure, a dropped id)."""
+    if not (choice.project_id and choice.workflow_id):
+        return None, choice.id_problem
+    client, api_key = opened
+    try:
+        return preflight(
+            organization, client, api_key.pk, choice.workflow_id, choice.project_id
+        ), ""
+    except PixxelError as error:
+        return None, error.user_message

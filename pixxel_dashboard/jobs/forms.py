@@ -1,11 +1,17 @@
+from __future__ import annotations
+
 import re
 import uuid
+from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from pixxel_dashboard.accounts.forms import PlainLabels
 from pixxel_dashboard.pixxel.client import id_problem
+
+from .models import Job
 
 ID_HELP = "Not in the list? Type its id."
 # Pixxel's ids are UUIDs; allow the characters of any sane id, nothing that needs escaping.
@@ -33,6 +39,37 @@ def chosen_ids(params) -> tuple[str, str]:
     project = params.get("project_id") or params.get("project") or ""
     workflow = params.get("workflow_id") or params.get("workflow") or ""
     return project.strip(), workflow.strip()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The project and workflow a query or form names, and the workflow search."""
+
+    project_id: str = ""
+    workflow_id: str = ""
+    workflow_query: str = ""
+    # Why the ids were dropped: an id no Pixxel object can have is neither looked up nor kept.
+    id_problem: str = ""
+
+    @classmethod
+    def from_params(
+        cls, params: QueryDict, repeat_of: Job | None = None, search: bool = True
+    ) -> Choice:
+        """What `params` chose; a job being run again fills in what they leave out."""
+        project_id, workflow_id = chosen_ids(params)
+        if repeat_of is not None:
+            project_id = project_id or (repeat_of.project.pixxel_id if repeat_of.project else "")
+            workflow_id = workflow_id or repeat_of.workflow_pixxel_id
+        query = params.get("q", "").strip() if search else ""
+        problem = ""
+        for chosen in (project_id, workflow_id):
+            try:
+                validate_pixxel_id(chosen)
+            except ValidationError as error:
+                problem = error.messages[0]
+        if problem:
+            return cls(workflow_query=query, id_problem=problem)
+        return cls(project_id, workflow_id, query)
 
 
 class SubmitJobForm(PlainLabels, forms.Form):
@@ -66,9 +103,48 @@ class SubmitJobForm(PlainLabels, forms.Form):
                 self.add_error(what, error)
         return data
 
+    @classmethod
+    def refilled(cls, params: QueryDict, choice: Choice, token: str) -> SubmitJobForm:
+        """The form as a query or a form-updating POST left it, unbound (nothing to complain about)."""
+        return cls(
+            initial={
+                "project": choice.project_id,
+                "workflow": choice.workflow_id,
+                "project_id": params.get("project_id", "").strip(),
+                "workflow_id": params.get("workflow_id", "").strip(),
+                "confirm_validation_errors": bool(params.get("confirm_validation_errors")),
+                "token": token,
+                "repeat": params.get("repeat", ""),
+            }
+        )
+
+    def again(self, keep_token: bool = False) -> SubmitJobForm:
+        """The member's input with its errors, to show again. A fresh token unless nothing was
+        attempted: retrying after a failure must be a deliberate new submission."""
+        data = self.data.copy()
+        if not keep_token:
+            data["token"] = new_token()
+        form = type(self)(data)
+        form.is_valid()
+        return form
+
+
+# Shown when a workflow's pre-flight found validation errors the member has not yet confirmed.
+CONFIRM_VALIDATION_ERRORS = (
+    "This workflow has validation errors (listed below). Tick the box to submit anyway."
+)
+
 
 def new_token() -> str:
     return str(uuid.uuid4())
+
+
+def same_token(value: str) -> str:
+    """A form's one-time token kept while the form is only being updated (nothing attempted), or ""."""
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError):
+        return ""
 
 
 class ImportJobsForm(PlainLabels, forms.Form):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from pixxel_dashboard.accounts.models import Organization
-from pixxel_dashboard.jobs.submit import import_workflow_jobs
+from pixxel_dashboard.jobs.submission import import_workflow_jobs
 from pixxel_dashboard.keys import services as keys
 from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.pixxel import PixxelError

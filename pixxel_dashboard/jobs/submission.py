@@ -1,5 +1,9 @@
 """Submitting a job: idempotent, every outcome recorded, ambiguous timeouts reconciled.
 
+`submit` is the one entry point of the submit form: it takes the member's validated `Order` and
+returns a `SubmitOutcome` that says what to show; every rule between the two lives here (the
+pre-flight, which estimate to keep, the rate limit, what a missing key means).
+
 A duplicate upstream job costs the customer credits, so:
 - each form carries a one-time token, and a Submission row is claimed for it *before* Pixxel is
   called (unique per organization): a double click, a refresh or a replayed POST finds that row and
@@ -12,16 +16,19 @@ A duplicate upstream job costs the customer credits, so:
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
-from pixxel_dashboard.accounts.models import record_event
+from pixxel_dashboard.accounts.models import Membership, Organization, record_event
 from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
@@ -47,14 +54,69 @@ RECONCILE_PAUSE_SECONDS = 1.0
 LATE_RECONCILE_DELAY = timedelta(seconds=30)
 # The error kind of an attempt refused by the submission rate limit (never sent to Pixxel).
 RATE_LIMITED = "too_many_submissions"
+# The error kind of an attempt made without a usable key (none stored, or it cannot be decrypted).
+NO_KEY = "no_key"
 # A duplicate request waits this long for the first one to finish, then reports "still submitting".
 DUPLICATE_WAIT_SECONDS = 3.0
 
 
+@dataclass(frozen=True)
+class Order:
+    """A member's validated submit form: what to run, and what they saw and confirmed."""
+
+    membership: Membership
+    user: User
+    token: uuid.UUID
+    project_id: str
+    workflow_id: str
+    confirmed_validation_errors: bool = False
+    # The pre-flight's estimate as the form carried it, signed by the server (or "").
+    estimate_seen: str = ""
+    repeat_of: Job | None = None
+
+
+class Result(StrEnum):
+    """What came of a submission, as the member sees it."""
+
+    CREATED = "created"
+    # Pixxel did not answer the create call, but the job it made was found and adopted.
+    RECONCILED = "reconciled"
+    # The form's token was spent already: its job, not a second one.
+    ALREADY_SUBMITTED = "already_submitted"
+    # Another request with the same token is still waiting for Pixxel.
+    STILL_SUBMITTING = "still_submitting"
+    # The workflow has validation errors the member has not confirmed: nothing was attempted.
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    # Over the member's or the organization's rate: refused here, nothing sent to Pixxel.
+    RATE_LIMITED = "rate_limited"
+    # Pixxel refused the request itself (HTTP 400): something in it must change.
+    REJECTED = "rejected"
+    # Anything else: no usable key, Pixxel unreachable or failing.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    result: Result
+    # The attempt as recorded; None only when nothing was attempted.
+    submission: Submission | None = None
+    # The pre-flight this request made, if it got that far (the form shows it again).
+    checks: catalog.Preflight | None = None
+
+    @property
+    def job(self) -> Job | None:
+        """The job to show: the one created, adopted, or made by the first use of the token."""
+        if self.result in (Result.CREATED, Result.RECONCILED, Result.ALREADY_SUBMITTED):
+            return self.submission.job if self.submission is not None else None
+        return None
+
+
 @dataclass
 class SubmitRequest:
-    organization: object
-    user: object
+    """One attempt as the steps below see it (also rebuilt from its row by the late check)."""
+
+    organization: Organization
+    user: User | None
     token: str
     project_id: str
     workflow_id: str
@@ -111,7 +173,70 @@ def claim(req: SubmitRequest) -> tuple[Submission, bool]:
     return submission, True
 
 
-def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submission:
+def submit(pixxel: catalog.Connection, order: Order) -> SubmitOutcome:
+    """Submit a member's form: at most one job per token, every attempt recorded."""
+    organization = order.membership.organization
+    # A replayed or concurrent POST with a spent token never reaches Pixxel again.
+    previous = existing_submission(organization, order.token)
+    if previous is not None:
+        return _outcome(wait_for(previous), replay=True)
+    req = SubmitRequest(
+        organization=organization,
+        user=order.user,
+        token=str(order.token),
+        project_id=order.project_id,
+        workflow_id=order.workflow_id,
+        repeat_of=order.repeat_of,
+        confirmed_validation_errors=order.confirmed_validation_errors,
+    )
+    opened = pixxel.open()
+    if opened is None:
+        return _outcome(record_local_failure(req, pixxel.key_problem, kind=NO_KEY))
+    client, api_key = opened
+    try:
+        checks = catalog.preflight(
+            organization, client, api_key.pk, order.workflow_id, order.project_id
+        )
+    except PixxelError as error:
+        return _outcome(record_failure(req, error))
+    catalog.remember(organization, client, req.project_id, req.workflow_id, checks)
+    if checks.val_errors and not req.confirmed_validation_errors:
+        # Nothing was attempted: the same token stays valid for the confirmed POST.
+        return SubmitOutcome(Result.NEEDS_CONFIRMATION, checks=checks)
+    req.estimated_cost = _estimate_to_keep(order, checks)
+    return _outcome(create_once(req, client, api_key), checks=checks)
+
+
+def _estimate_to_keep(order: Order, checks: catalog.Preflight) -> Decimal | None:
+    """The estimate the server showed this member (signed on the form), else the fresh one:
+    a number typed into the POST is never trusted."""
+    shown = catalog.estimate_shown(
+        order.estimate_seen, order.membership, order.project_id, order.workflow_id
+    )
+    return shown if shown is not None else checks.estimated_cost
+
+
+def _outcome(
+    submission: Submission, replay: bool = False, checks: catalog.Preflight | None = None
+) -> SubmitOutcome:
+    """What the recorded attempt means for the member (`replay`: its token was spent before)."""
+    if submission.succeeded and submission.job_id:
+        if replay:
+            result = Result.ALREADY_SUBMITTED
+        elif submission.outcome == Outcome.RECONCILED:
+            result = Result.RECONCILED
+        else:
+            result = Result.CREATED
+    elif submission.outcome == Outcome.PENDING:
+        result = Result.STILL_SUBMITTING
+    elif submission.error_kind == RATE_LIMITED:
+        result = Result.RATE_LIMITED
+    else:
+        result = Result.REJECTED if submission.http_status == 400 else Result.FAILED
+    return SubmitOutcome(result, submission, checks)
+
+
+def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submission:
     """Create the job upstream once for this token, persist it, record the outcome."""
     submission, is_first = claim(req)
     if not is_first:
