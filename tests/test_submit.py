@@ -345,7 +345,7 @@ def test_a_late_check_queued_before_the_task_moved_module_still_runs(
 
     from pixxel_dashboard.jobs.submission import reconcile_submission_task
 
-    moved = importlib.import_module("pixxel_dashboard.jobs.migrations.0004_reconcile_task_moved")
+    moved = importlib.import_module("pixxel_dashboard.jobs.migrations.0005_reconcile_task_moved")
     sandbox.inject("reset", method="POST", path_contains="/jobs")
     post(client_for(bob))
     # As queued by the previous release: the worker finds a task by the path stored with it.

@@ -21,7 +21,7 @@ def rename_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0003_bounded_credits"),
+        ("jobs", "0004_task_changed_in"),
         ("django_tasks_database", "0021_conditional_partial_index_ordering"),
     ]
 
