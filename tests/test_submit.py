@@ -214,6 +214,20 @@ def test_missing_choices_are_explained_and_nothing_is_sent(client_for, bob, acme
     assert sandbox.count("POST", CREATE) == 0
 
 
+def test_a_failed_submission_of_an_unknown_workflow_adds_nothing_to_the_pickers(
+    client_for, bob, acme_key, sandbox
+):
+    client = client_for(bob)
+    unknown = str(uuid.uuid4())
+    response = post(client, workflow_id=unknown)
+    assert response.status_code in (400, 502)
+    assert Submission.objects.get().outcome == Outcome.FAILED  # the attempt is still recorded
+    # The pickers list what Pixxel lists: the typed id is not offered as a workflow.
+    page = client.get(f"{NEW}?project={ids.PROJECT_AGRI}").content.decode()
+    assert f'<option value="{unknown}"' not in page
+    assert f'<option value="{ids.WF_LINEAR}"' in page
+
+
 def test_htmx_submission_redirects_the_browser_to_the_job(client_for, bob, acme_key):
     response = client_for(bob).post(NEW, form_data(), headers={"HX-Request": "true"})
     assert response.status_code == 200

@@ -63,10 +63,11 @@ def ensure_workflow(organization, pixxel_id: str, project: Project | None, **fie
 
 
 def projects(organization, client: PixxelClient | None, refresh: bool = False) -> list[Project]:
-    """The organization's projects; fetched from Pixxel (all pages) when stale or asked to."""
+    """The organization's projects as Pixxel last listed them (all pages); fetched again when
+    stale or asked to. Rows kept only because a submission named them are not offered."""
     newest = Project.objects.filter(organization=organization).aggregate(t=Max("fetched_at"))["t"]
     if client is not None and (refresh or _stale(newest)):
-        now = timezone.now()
+        now = newest = timezone.now()
         Project.objects.bulk_create(
             [
                 Project(
@@ -82,7 +83,10 @@ def projects(organization, client: PixxelClient | None, refresh: bool = False) -
             unique_fields=["organization", "pixxel_id"],
             update_fields=["name", "fetched_at"],
         )
-    return list(Project.objects.filter(organization=organization).order_by("name", "pixxel_id"))
+    if newest is None:  # never listed: rows named only by submissions are not a list
+        return []
+    listed = Project.objects.filter(organization=organization, fetched_at=newest)
+    return list(listed.order_by("name", "pixxel_id"))
 
 
 def workflows(
@@ -101,7 +105,7 @@ def workflows(
     rows = Workflow.objects.filter(organization=organization, project=project)
     newest = rows.aggregate(t=Max("fetched_at"))["t"]
     if client is not None and (refresh or _stale(newest)):
-        now = timezone.now()
+        now = newest = timezone.now()
         Workflow.objects.bulk_create(
             [
                 Workflow(
@@ -119,6 +123,10 @@ def workflows(
             unique_fields=["organization", "pixxel_id"],
             update_fields=["project", "name", "description", "fetched_at"],
         )
+    # What Pixxel listed last time: not ids a submission only named, nor workflows since removed.
+    if newest is None:
+        return []
+    rows = rows.filter(fetched_at=newest)
     if query:
         rows = rows.filter(name__icontains=query)
     return list(rows.order_by("name", "pixxel_id"))
@@ -336,8 +344,11 @@ def _lists(
         found = projects(organization, client, refresh=refresh)
         project = next((p for p in found if p.pixxel_id == choice.project_id), None)
         if project is None and choice.project_id:
-            # Unsaved: a typed id is looked up, never stored, by a GET.
-            project = Project(organization=organization, pixxel_id=choice.project_id)
+            # Not in Pixxel's list: a project kept from a submission, or a typed id that is looked
+            # up but never stored by a GET.
+            project = Project.objects.filter(
+                organization=organization, pixxel_id=choice.project_id
+            ).first() or Project(organization=organization, pixxel_id=choice.project_id)
         if project is None:
             return _Lists(found)
         listed = workflows(
@@ -354,7 +365,7 @@ def _kept_workflow(
     organization: Organization, project: Project, listed: list[Workflow], workflow_id: str
 ) -> Workflow | None:
     """A search that filters out the chosen workflow must not silently unchoose it."""
-    if not workflow_id or any(w.pixxel_id == workflow_id for w in listed):
+    if not workflow_id or project.pk is None or any(w.pixxel_id == workflow_id for w in listed):
         return None
     return Workflow.objects.filter(
         organization=organization, project=project, pixxel_id=workflow_id
