@@ -28,7 +28,7 @@ from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
 from . import catalog
-from .models import Job, Outcome, Source, Submission
+from .models import FailureKind, Job, Outcome, Source, Submission
 from .persist import save_job
 
 logger = logging.getLogger(__name__)
@@ -37,16 +37,16 @@ logger = logging.getLogger(__name__)
 RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
 # Answers from a server that may have created the job before failing: a 5xx, a garbled 200.
 # (Requests that got no answer at all say so themselves: PixxelError.outcome_unknown.)
-ANSWERED_MAYBE_CREATED = {"server_error", "invalid_response"}
+ANSWERED_MAYBE_CREATED = {FailureKind.SERVER_ERROR, FailureKind.INVALID_RESPONSE}
 # The only kinds an unanswered create can fail with; anything else is a definite "no".
-UNANSWERED_KINDS = {"timeout", "connection"}
+UNANSWERED_KINDS = {FailureKind.TIMEOUT, FailureKind.CONNECTION}
 # Listings of the workflow's jobs after a create that may have worked, and the pause between them.
 RECONCILE_ATTEMPTS = 3
 RECONCILE_PAUSE_SECONDS = 1.0
 # A last look, in the background, for a job the server created even later.
 LATE_RECONCILE_DELAY = timedelta(seconds=30)
-# The error kind of an attempt refused by the submission rate limit (never sent to Pixxel).
-RATE_LIMITED = "too_many_submissions"
+# The old name, still used by jobs/views.py.
+RATE_LIMITED = FailureKind.TOO_MANY_SUBMISSIONS
 # A duplicate request waits this long for the first one to finish, then reports "still submitting".
 DUPLICATE_WAIT_SECONDS = 3.0
 
@@ -118,7 +118,7 @@ def submit(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submiss
         return wait_for(submission)
     refusal = _rate_limit_refusal(req, submission)
     if refusal:
-        return _fail_locally(req, submission, refusal, RATE_LIMITED)
+        return _fail_locally(req, submission, refusal, FailureKind.TOO_MANY_SUBMISSIONS)
 
     started = timezone.now()
     clock = time.monotonic()
@@ -159,7 +159,7 @@ def _rate_limit_refusal(req: SubmitRequest, submission: Submission) -> str:
         organization=req.organization,
         created_at__gte=timezone.now() - timedelta(seconds=window),
         pk__lt=submission.pk,
-    ).exclude(error_kind=RATE_LIMITED)
+    ).exclude(error_kind=FailureKind.TOO_MANY_SUBMISSIONS)
     per = f"{window} seconds" if window != 60 else "minute"
     if earlier.filter(user=req.user).count() >= settings.SUBMISSION_RATE_PER_MEMBER:
         return (

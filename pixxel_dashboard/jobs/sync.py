@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
-from pixxel_dashboard.pixxel import PixxelError
-from pixxel_dashboard.pixxel import errors as px_errors
+from pixxel_dashboard.pixxel import ErrorKind, PixxelError
 
 from .models import Job
 from .persist import save_job
@@ -40,7 +39,7 @@ OLDEST_INTERVAL = 600.0
 # Transient failures back off exponentially, up to this.
 MAX_BACKOFF = 600.0
 # Upstream answers that mean "this job is gone for this key": stop syncing it for good.
-STOP_KINDS = frozenset({px_errors.FORBIDDEN, px_errors.NOT_FOUND})
+STOP_KINDS = frozenset({ErrorKind.FORBIDDEN, ErrorKind.NOT_FOUND})
 STOP_BAD_REQUEST_CODES = frozenset({"job_not_found", "workflow_not_found"})
 
 
@@ -100,9 +99,9 @@ def _record_failure(job: Job, message: str, *, stop: bool = False) -> None:
 def _is_stop(err: PixxelError) -> bool:
     if err.kind in STOP_KINDS:
         return True
-    if err.kind == px_errors.BAD_REQUEST and err.status is None:
+    if err.kind == ErrorKind.BAD_REQUEST and err.status is None:
         return True  # refused by the client itself (an id that is not an id): it never will work
-    return err.kind == px_errors.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
+    return err.kind == ErrorKind.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
 
 
 def sync_job(job: Job, force: bool = False) -> bool:

@@ -2,16 +2,9 @@
 
 from .client import PixxelClient
 from .errors import (
-    BAD_REQUEST,
-    CONNECTION,
     FORBIDDEN,
-    INVALID_RESPONSE,
-    KINDS,
-    NOT_FOUND,
-    RATE_LIMITED,
-    SERVER_ERROR,
-    TIMEOUT,
     UNAUTHORIZED,
+    ErrorKind,
     PixxelError,
     mask_key,
 )
@@ -43,20 +36,13 @@ from .types import (
 )
 
 __all__ = [
-    "BAD_REQUEST",
-    "CONNECTION",
+    "ErrorKind",
     "FAILED",
     "FORBIDDEN",
-    "INVALID_RESPONSE",
-    "KINDS",
-    "NOT_FOUND",
     "QUEUED",
-    "RATE_LIMITED",
     "RUNNING",
-    "SERVER_ERROR",
     "STATUSES",
     "SUCCEEDED",
-    "TIMEOUT",
     "UNAUTHORIZED",
     "UNKNOWN",
     "BlockInfo",

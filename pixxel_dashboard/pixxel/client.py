@@ -23,19 +23,7 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_d
 from urllib3.util.retry import Retry
 
 from . import parsing
-from .errors import (
-    BAD_REQUEST,
-    CONNECTION,
-    FORBIDDEN,
-    INVALID_RESPONSE,
-    NOT_FOUND,
-    RATE_LIMITED,
-    SERVER_ERROR,
-    TIMEOUT,
-    UNAUTHORIZED,
-    PixxelError,
-    mask_key,
-)
+from .errors import ErrorKind, PixxelError, mask_key
 from .types import Download, Job, Pagination, Project, Workflow
 
 logger = logging.getLogger("pixxel_dashboard.pixxel")
@@ -393,7 +381,7 @@ class PixxelClient:
         # error is raised outside the `except` so no exception chain leads back to the request.
         except requests.exceptions.ConnectTimeout:
             failure = PixxelError(
-                TIMEOUT,
+                ErrorKind.TIMEOUT,
                 f"no connection within {self.connect_timeout:g} s",
                 timeout=self.connect_timeout,
                 user_message=(
@@ -403,7 +391,7 @@ class PixxelClient:
             )
         except requests.exceptions.Timeout:
             failure = PixxelError(
-                TIMEOUT,
+                ErrorKind.TIMEOUT,
                 f"no answer within {self.read_timeout:g} s",
                 timeout=self.read_timeout,
                 user_message=_unsafe_outcome_message(
@@ -416,7 +404,7 @@ class PixxelClient:
         except requests.exceptions.ConnectionError as exc:
             never_sent = _never_sent(exc)
             failure = PixxelError(
-                CONNECTION,
+                ErrorKind.CONNECTION,
                 "could not connect" if never_sent else "connection closed without an answer",
                 user_message=None
                 if never_sent
@@ -428,14 +416,16 @@ class PixxelClient:
                 outcome_unknown=not never_sent and method not in RETRY_METHODS,
             )
         except requests.exceptions.ContentDecodingError:
-            failure = PixxelError(INVALID_RESPONSE, "the response body could not be decoded")
+            failure = PixxelError(
+                ErrorKind.INVALID_RESPONSE, "the response body could not be decoded"
+            )
         except (
             requests.RequestException,
             urllib3.exceptions.HTTPError,
             OSError,
             ValueError,
         ) as exc:
-            failure = PixxelError(CONNECTION, f"request failed ({type(exc).__name__})")
+            failure = PixxelError(ErrorKind.CONNECTION, f"request failed ({type(exc).__name__})")
         finally:
             self.last_attempts = retrying.statistics.get("attempt_number")
         raise failure
@@ -447,7 +437,7 @@ class PixxelClient:
         except (ValueError, RecursionError):
             ctype = response.headers.get("Content-Type", "unknown type")
             failure = PixxelError(
-                INVALID_RESPONSE,
+                ErrorKind.INVALID_RESPONSE,
                 f"the body is not JSON ({ctype})",
                 status=response.status_code,
             )
@@ -473,13 +463,13 @@ class PixxelClient:
         )
         retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
         if status == 400 or (400 <= status < 500 and status not in _STATUS_KINDS):
-            kind = BAD_REQUEST
+            kind = ErrorKind.BAD_REQUEST
         elif status in _STATUS_KINDS:
             kind = _STATUS_KINDS[status]
         elif status >= 500:
-            kind = SERVER_ERROR
+            kind = ErrorKind.SERVER_ERROR
         else:
-            kind = INVALID_RESPONSE
+            kind = ErrorKind.INVALID_RESPONSE
             message = message or f"unexpected HTTP {status} (expected {', '.join(map(str, ok))})"
         return PixxelError(
             kind,
@@ -487,7 +477,9 @@ class PixxelClient:
             status=status,
             code=code,
             details=details,
-            retry_after=retry_after if kind in (RATE_LIMITED, SERVER_ERROR) else None,
+            retry_after=retry_after
+            if kind in (ErrorKind.RATE_LIMITED, ErrorKind.SERVER_ERROR)
+            else None,
             timeout=None,
         )
 
@@ -530,12 +522,12 @@ class PixxelClient:
 
 
 _STATUS_KINDS = {
-    400: BAD_REQUEST,
-    401: UNAUTHORIZED,
-    403: FORBIDDEN,
-    404: NOT_FOUND,
-    408: TIMEOUT,
-    429: RATE_LIMITED,
+    400: ErrorKind.BAD_REQUEST,
+    401: ErrorKind.UNAUTHORIZED,
+    403: ErrorKind.FORBIDDEN,
+    404: ErrorKind.NOT_FOUND,
+    408: ErrorKind.TIMEOUT,
+    429: ErrorKind.RATE_LIMITED,
 }
 
 
@@ -569,7 +561,7 @@ def _seg(value: str) -> str:
     if problem is not None:
         shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
         raise PixxelError(
-            BAD_REQUEST,
+            ErrorKind.BAD_REQUEST,
             f"refused to send {shown}: {problem}",
             user_message=f"{shown} is not a valid Pixxel id ({problem}).",
         )
@@ -630,7 +622,7 @@ def _with_id[T](parse: Callable[[Any], T], what: str) -> Callable[[Any], T]:
     def parse_with_id(body: Any) -> T:
         result = parse(body)
         if not getattr(result, "id", None):
-            raise PixxelError(INVALID_RESPONSE, f"the {what} in the response has no id")
+            raise PixxelError(ErrorKind.INVALID_RESPONSE, f"the {what} in the response has no id")
         return result
 
     return parse_with_id

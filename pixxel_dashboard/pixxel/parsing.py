@@ -19,7 +19,7 @@ from typing import Any
 
 from pixxel_dashboard.core.credits import as_credits
 
-from .errors import INVALID_RESPONSE, PixxelError
+from .errors import ErrorKind, PixxelError
 from .types import (
     FAILED,
     QUEUED,
@@ -49,7 +49,7 @@ _STATUS_MAP = {word: state for state, words in _STATUS_WORDS.items() for word in
 
 
 def invalid(message: str) -> PixxelError:
-    return PixxelError(INVALID_RESPONSE, message)
+    return PixxelError(ErrorKind.INVALID_RESPONSE, message)
 
 
 def _never_raises_other[T](func: Callable[..., T]) -> Callable[..., T]:
