@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from pixxel_dashboard.jobs import sync
 from pixxel_dashboard.jobs.models import Job, Task
 from pixxel_dashboard.jobs.sync import schedule_sync, sync_interval, sync_job, sync_job_task
+from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.sandbox.ids import PROJECT_COASTAL, WF_FANOUT
 from tests.plugins.jobs import JOB_ROUTE, age_claim, mark_synced, poll_url, submit
 
@@ -152,6 +154,25 @@ def test_transient_faults_are_counted_and_retried_later(acme, alice, pixxel, san
     age_claim(job)
     assert sync_job(job) is True
     assert job.sync_failures == 0 and job.last_sync_error == ""
+
+
+@pytest.mark.parametrize(
+    ("problem", "says"),
+    [("revoked", "no Pixxel API key yet"), ("unreadable", "can no longer be read")],
+)
+def test_a_key_problem_is_recorded_and_retried_later(
+    acme, alice, pixxel, sandbox, settings, problem, says
+):
+    job = submit(acme, alice, pixxel)
+    if problem == "revoked":
+        ApiKey.objects.filter(organization=acme).update(revoked_at=timezone.now())
+    else:
+        settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    assert sync_job(job) is False
+    assert job.sync_failures == 1 and not job.sync_stopped
+    assert says in job.last_sync_error
+    assert sandbox.count("GET", JOB_ROUTE) == 0
 
 
 def test_it_stops_for_good_when_pixxel_no_longer_knows_the_job(acme, alice, pixxel, sandbox):

@@ -22,9 +22,9 @@ from django.tasks import task
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import record_event
-from pixxel_dashboard.keys.crypto import KeyUnreadable
+from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys.models import ApiKey
-from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
+from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
 from . import catalog
@@ -306,7 +306,7 @@ def reconcile_submission_task(submission_id: int) -> None:
     )
     try:
         client, api_key = client_for_organization(submission.organization)
-    except (NoActiveKey, KeyUnreadable):
+    except KeyProblem:
         return
     adopted = _adopt_once(req, client, api_key, submission, submission.created_at)
     if adopted is not None:

@@ -19,8 +19,8 @@ from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
-from pixxel_dashboard.keys.crypto import KeyUnreadable
-from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
+from pixxel_dashboard.keys import KeyProblem
+from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import ErrorKind, PixxelError
 
 from .models import Job
@@ -119,7 +119,7 @@ def sync_job(job: Job, force: bool = False) -> bool:
     organization = job.organization
     try:
         client, _key = client_for_organization(organization)
-    except (NoActiveKey, KeyUnreadable) as exc:
+    except KeyProblem as exc:
         # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
         _record_failure(job, exc.user_message)
         return False

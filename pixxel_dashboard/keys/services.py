@@ -9,18 +9,8 @@ from django.views.decorators.debug import sensitive_variables
 from pixxel_dashboard.accounts.models import record_event
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
-from .crypto import KeyUnreadable
+from .errors import KeyUnreadable, NoActiveKey
 from .models import ApiKey
-
-
-class NoActiveKey(Exception):
-    user_message = (
-        "This organization has no Pixxel API key yet. An owner or admin can add one in "
-        "Settings → API keys."
-    )
-
-    def __str__(self):
-        return self.user_message
 
 
 @dataclass
@@ -140,7 +130,7 @@ def test_key(key: ApiKey, actor) -> ConnectionCheck:
 
 
 def client_for_organization(organization) -> tuple[PixxelClient, ApiKey]:
-    """A Pixxel client on the organization's active key. Raises NoActiveKey or KeyUnreadable."""
+    """A Pixxel client on the organization's active key. Raises a KeyProblem (none, or unreadable)."""
     key = active_key(organization)
     if key is None:
         raise NoActiveKey()
