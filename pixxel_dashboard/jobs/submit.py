@@ -308,7 +308,8 @@ def reconcile_submission_task(submission_id: int) -> None:
         client, api_key = client_for_organization(submission.organization)
     except KeyProblem:
         return
-    adopted = _adopt_once(req, client, api_key, submission, submission.created_at)
+    with client:
+        adopted = _adopt_once(req, client, api_key, submission, submission.created_at)
     if adopted is not None:
         _succeeded(req, submission, adopted, Outcome.RECONCILED, 200, submission.latency_ms)
 

@@ -124,14 +124,13 @@ def sync_job(job: Job, force: bool = False) -> bool:
         _record_failure(job, exc.user_message)
         return False
     try:
-        parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
+        with client:
+            parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
     except PixxelError as err:
         stop = _is_stop(err)
         logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
         _record_failure(job, err.user_message, stop=stop)
         return True
-    finally:
-        client.close()
     save_job(organization, parsed)
     Job.objects.filter(pk=job.pk).update(
         last_synced_at=timezone.now(), sync_failures=0, last_sync_error=""

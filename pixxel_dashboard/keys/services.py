@@ -91,9 +91,9 @@ def pixxel_answer(error: PixxelError) -> str:
 def check_secret(secret: str) -> ConnectionCheck:
     """Ping Pixxel and list projects with a key, stored or not yet."""
     try:
-        client = PixxelClient(secret)
-        client.ping()
-        _projects, count = client.list_projects(page_num=1, page_size=1)
+        with PixxelClient(secret) as client:
+            client.ping()
+            _projects, count = client.list_projects(page_num=1, page_size=1)
     except PixxelError as exc:
         if exc.status is None:
             return ConnectionCheck(False, f"No answer from Pixxel: {exc.user_message}")

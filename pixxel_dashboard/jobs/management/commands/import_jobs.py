@@ -24,9 +24,10 @@ class Command(BaseCommand):
             raise CommandError(f"No organization with slug {options['org']!r}.")
         try:
             client, api_key = keys.client_for_organization(organization)
-            result = import_workflow_jobs(
-                organization, client, api_key, options["workflow"], options["project"]
-            )
+            with client:
+                result = import_workflow_jobs(
+                    organization, client, api_key, options["workflow"], options["project"]
+                )
         except (KeyProblem, PixxelError) as problem:
             raise CommandError(problem.user_message) from None
         self.stdout.write(
