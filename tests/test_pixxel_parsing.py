@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pixxel_dashboard.pixxel import (
-    INVALID_RESPONSE,
+    ErrorKind,
     PixxelError,
     RawJSON,
     normalize_status,
@@ -391,7 +391,7 @@ def test_it_requires_a_numeric_estimate():
     assert parsing.parse_estimate({"estimated_cost": 42}) == 42
     with pytest.raises(PixxelError) as info:
         parsing.parse_estimate({"estimated_cost": "lots"})
-    assert info.value.kind == INVALID_RESPONSE
+    assert info.value.kind == ErrorKind.INVALID_RESPONSE
 
 
 @pytest.mark.parametrize(
@@ -417,7 +417,7 @@ def test_it_raises_invalid_response_for_the_wrong_shape(parse, body):
     with pytest.raises(PixxelError) as info:
         parse(body)
 
-    assert info.value.kind == INVALID_RESPONSE
+    assert info.value.kind == ErrorKind.INVALID_RESPONSE
     assert info.value.user_message.startswith("Pixxel sent a response")
 
 
