@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pixxel_dashboard.core.durations import format_duration, parse_duration
 from pixxel_dashboard.pixxel import (
     ErrorKind,
     PixxelError,
     RawJSON,
     normalize_status,
     parse_datetime,
-    parse_duration,
     parse_progress,
     parse_raw_json,
     parsing,
@@ -443,4 +443,4 @@ def test_it_reads_error_bodies_leniently():
 
 @given(st.floats(min_value=0, max_value=10 * 24 * 3600, allow_nan=False))
 def test_formatting_a_duration_reads_back_to_the_second(seconds):
-    assert parsing.parse_duration(parsing.format_duration(seconds)) == round(seconds)
+    assert parse_duration(format_duration(seconds)) == round(seconds)

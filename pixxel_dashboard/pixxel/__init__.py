@@ -11,7 +11,6 @@ from .errors import (
 from .parsing import (
     normalize_status,
     parse_datetime,
-    parse_duration,
     parse_progress,
     parse_raw_json,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "mask_key",
     "normalize_status",
     "parse_datetime",
-    "parse_duration",
     "parse_progress",
     "parse_raw_json",
 ]
