@@ -1,6 +1,10 @@
 """Which package may depend on which: the layering docs/architecture.md describes, checked."""
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pixxel_dashboard
@@ -42,3 +46,49 @@ def test_the_sandbox_depends_on_nothing_of_ours_but_core():
         for module, packages in our_imports("sandbox").items()
         if packages != {"core"}
     } == {}
+
+
+# Installed from requirements-dev.txt only: production must run without them.
+DEV_ONLY = ("jsonschema", "hypothesis", "pytest", "pytest_django", "playwright", "tests")
+
+IMPORT_THE_PRODUCT = """
+import importlib, json, pkgutil, sys
+import django
+django.setup()
+import pixxel_dashboard, pixxel_dashboard.wsgi
+from django.urls import get_resolver
+get_resolver().url_patterns
+for top in pkgutil.iter_modules(pixxel_dashboard.__path__, "pixxel_dashboard."):
+    if top.name == "pixxel_dashboard.sandbox":
+        continue
+    module = importlib.import_module(top.name)
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), top.name + "."):
+        importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_product_imports_neither_the_sandbox_nor_development_packages():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pixxel_dashboard.settings",  # the product's, not the tests'
+        "DEBUG": "true",  # production settings refuse to start without real secrets
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_THE_PRODUCT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT.parent,
+        check=True,
+        timeout=120,
+    )
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    assert "pixxel_dashboard.jobs.views" in modules  # it did import the product
+    assert {m.split(".")[0] for m in modules} & set(DEV_ONLY) == set()
+    # The sandbox is an installed app for its `pixxel_sandbox` command: Django loads its app
+    # config, nothing else of it.
+    sandbox = {m for m in modules if m.startswith("pixxel_dashboard.sandbox")}
+    assert sandbox <= {"pixxel_dashboard.sandbox", "pixxel_dashboard.sandbox.apps"}

@@ -9,8 +9,8 @@ import pytest
 
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.sandbox import ids
-from pixxel_dashboard.sandbox.contract import validate_response
 from pixxel_dashboard.sandbox.simulation import fingerprint
+from tests.contract import validate_response
 
 JOBS = "/v0/workflows/{workflow_id}/jobs"
 JOB = "/v0/workflows/{workflow_id}/jobs/{job_id}"
