@@ -244,11 +244,37 @@ def test_ten_simultaneous_syncs_store_one_row_per_task(acme, alice, pixxel, sand
     assert sandbox.count("GET", JOB_ROUTE) == 10
 
 
-def test_schedule_sync_never_raises(acme, alice, pixxel, monkeypatch):
+def test_schedule_sync_never_raises_and_a_failed_queueing_blocks_no_later_one(
+    acme, alice, pixxel, monkeypatch
+):
     job = submit(acme, alice, pixxel)
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("queue down")
+    class QueueDown:
+        def using(self, **kwargs):
+            return self
 
-    monkeypatch.setattr(sync, "_pending_sync_exists", broken)
-    schedule_sync(job)  # logged, not raised
+        def enqueue(self, *args):
+            raise RuntimeError("queue down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sync, "sync_job_task", QueueDown())
+        schedule_sync(job)  # logged, not raised
+    assert not DBTaskResult.objects.exists()
+
+    schedule_sync(job)
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_a_sooner_sync_queued_beside_a_later_one_still_leaves_one_chain(
+    acme, alice, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    schedule_sync(job, delay_seconds=60)
+    schedule_sync(job)  # wanted sooner than the queued one: queued too
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+
+    make_pending_due()
+    run_worker()
+
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2

@@ -149,6 +149,9 @@ class Job(models.Model):
     sync_failures = models.PositiveIntegerField(default=0)  # consecutive transient failures
     last_sync_error = models.CharField(max_length=300, blank=True)
     sync_stopped = models.BooleanField(default=False)  # 403/404 upstream: stop for good
+    # When the queued background sync is due (None: none queued). Only the caller whose
+    # conditional UPDATE sets it queues a task: one chain of syncs per job.
+    sync_scheduled_for = models.DateTimeField(null=True, blank=True)
     # Bumped whenever synced content changes: the live page's "nothing changed" token.
     version = models.PositiveIntegerField(default=0)
 
