@@ -4,7 +4,7 @@ import uuid
 from django import forms
 from django.core.exceptions import ValidationError
 
-from pixxel_dashboard.core.forms import PlainLabels
+from pixxel_dashboard.accounts.forms import PlainLabels
 from pixxel_dashboard.pixxel.client import id_problem
 
 ID_HELP = "Not in the list? Type its id."
