@@ -2,14 +2,15 @@
 
 import logging
 import socket
+import threading
 import traceback
 
 import pytest
 
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 from pixxel_dashboard.sandbox import ids
-from pixxel_dashboard.sandbox.contract import validate_response
 from pixxel_dashboard.sandbox.simulation import fingerprint
+from tests.contract import validate_response
 
 JOBS = "/v0/workflows/{workflow_id}/jobs"
 JOB = "/v0/workflows/{workflow_id}/jobs/{job_id}"
@@ -461,3 +462,37 @@ def test_it_raises_connection_when_nothing_listens(settings, log):
     assert not err.outcome_unknown  # nothing was sent: safe to try again
     assert "could not reach Pixxel" in err.user_message
     assert_key_never_shown(err, key, log)
+
+
+def test_it_does_not_retry_a_get_whose_body_stalls(settings, log):
+    """The headers came, then nothing: the server may still be working, so it is not asked again."""
+    settings.PIXXEL_READ_TIMEOUT = 0.3
+    requests_seen = []
+    release = threading.Event()
+
+    def serve(listener):
+        while not release.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            requests_seen.append(conn.recv(4096))
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            conn.sendall(b"Content-Length: 100\r\n\r\n[")
+            release.wait(5)
+            conn.close()
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        try:
+            with pytest.raises(PixxelError) as info:
+                PixxelClient("sbx_stall_0123456789", base_url=f"http://127.0.0.1:{port}").ping()
+        finally:
+            release.set()
+
+    assert info.value.kind == "connection"
+    assert len(requests_seen) == 1

@@ -4,12 +4,12 @@ import pickle
 
 import pytest
 
-from pixxel_dashboard.pixxel import KINDS, PixxelClient, PixxelError, mask_key
+from pixxel_dashboard.pixxel import ErrorKind, PixxelClient, PixxelError, mask_key
 
 KEY = "sbx_secret_key_0123456789abcd"
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", list(ErrorKind))
 def test_it_has_a_plain_sentence_for_every_kind(kind):
     err = PixxelError(kind, "upstream said no", status=400, timeout=2, retry_after=3)
 

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pixxel_dashboard.core.durations import format_duration, parse_duration
 from pixxel_dashboard.pixxel import (
-    INVALID_RESPONSE,
+    ErrorKind,
     PixxelError,
     RawJSON,
     normalize_status,
     parse_datetime,
-    parse_duration,
     parse_progress,
     parse_raw_json,
     parsing,
@@ -391,7 +391,7 @@ def test_it_requires_a_numeric_estimate():
     assert parsing.parse_estimate({"estimated_cost": 42}) == 42
     with pytest.raises(PixxelError) as info:
         parsing.parse_estimate({"estimated_cost": "lots"})
-    assert info.value.kind == INVALID_RESPONSE
+    assert info.value.kind == ErrorKind.INVALID_RESPONSE
 
 
 @pytest.mark.parametrize(
@@ -417,7 +417,7 @@ def test_it_raises_invalid_response_for_the_wrong_shape(parse, body):
     with pytest.raises(PixxelError) as info:
         parse(body)
 
-    assert info.value.kind == INVALID_RESPONSE
+    assert info.value.kind == ErrorKind.INVALID_RESPONSE
     assert info.value.user_message.startswith("Pixxel sent a response")
 
 
@@ -443,4 +443,4 @@ def test_it_reads_error_bodies_leniently():
 
 @given(st.floats(min_value=0, max_value=10 * 24 * 3600, allow_nan=False))
 def test_formatting_a_duration_reads_back_to_the_second(seconds):
-    assert parsing.parse_duration(parsing.format_duration(seconds)) == round(seconds)
+    assert parse_duration(format_duration(seconds)) == round(seconds)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pixxel_dashboard.pixxel import INVALID_RESPONSE, PixxelError, parsing
+from pixxel_dashboard.pixxel import ErrorKind, PixxelError, parsing
 
 OPENAPI = Path(__file__).resolve().parent.parent / "pixxel_dashboard" / "pixxel" / "openapi.json"
 
@@ -174,7 +174,7 @@ def test_it_returns_a_value_or_invalid_response_for_mangled_documents(name, pars
         try:
             parse(doc)
         except PixxelError as exc:
-            assert exc.kind == INVALID_RESPONSE
+            assert exc.kind == ErrorKind.INVALID_RESPONSE
 
     check()
 

@@ -6,7 +6,8 @@ import json
 import pytest
 import requests
 
-from pixxel_dashboard.sandbox import contract, ids
+from pixxel_dashboard.sandbox import ids
+from tests import contract
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 

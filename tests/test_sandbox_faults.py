@@ -5,9 +5,10 @@ import time
 import pytest
 import requests
 
-from pixxel_dashboard.sandbox import contract, ids
+from pixxel_dashboard.sandbox import ids
 from pixxel_dashboard.sandbox.server import SandboxServer
 from pixxel_dashboard.sandbox.simulation import fingerprint
+from tests import contract
 
 JOBS = f"/v0/workflows/{ids.WF_LINEAR}/jobs"
 CREATE_ROUTE = "/v0/workflows/{workflow_id}/jobs"

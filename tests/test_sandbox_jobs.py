@@ -6,7 +6,8 @@ import time
 import pytest
 import requests
 
-from pixxel_dashboard.sandbox import contract, ids
+from pixxel_dashboard.sandbox import ids
+from tests import contract
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 GO_DURATION = re.compile(r"^(\d+h)?(\d+m)?\d+s$")

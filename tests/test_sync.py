@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from pixxel_dashboard.jobs import sync
 from pixxel_dashboard.jobs.models import Job, Task
 from pixxel_dashboard.jobs.sync import schedule_sync, sync_interval, sync_job, sync_job_task
+from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.sandbox.ids import PROJECT_COASTAL, WF_FANOUT
 from tests.plugins.jobs import JOB_ROUTE, age_claim, mark_synced, poll_url, submit
 
@@ -154,6 +156,25 @@ def test_transient_faults_are_counted_and_retried_later(acme, alice, pixxel, san
     assert job.sync_failures == 0 and job.last_sync_error == ""
 
 
+@pytest.mark.parametrize(
+    ("problem", "says"),
+    [("revoked", "no Pixxel API key yet"), ("unreadable", "can no longer be read")],
+)
+def test_a_key_problem_is_recorded_and_retried_later(
+    acme, alice, pixxel, sandbox, settings, problem, says
+):
+    job = submit(acme, alice, pixxel)
+    if problem == "revoked":
+        ApiKey.objects.filter(organization=acme).update(revoked_at=timezone.now())
+    else:
+        settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    assert sync_job(job) is False
+    assert job.sync_failures == 1 and not job.sync_stopped
+    assert says in job.last_sync_error
+    assert sandbox.count("GET", JOB_ROUTE) == 0
+
+
 def test_it_stops_for_good_when_pixxel_no_longer_knows_the_job(acme, alice, pixxel, sandbox):
     job = submit(acme, alice, pixxel)
     Job.objects.filter(pk=job.pk).update(pixxel_id="00000000-0000-4000-8000-000000000000")
@@ -223,11 +244,37 @@ def test_ten_simultaneous_syncs_store_one_row_per_task(acme, alice, pixxel, sand
     assert sandbox.count("GET", JOB_ROUTE) == 10
 
 
-def test_schedule_sync_never_raises(acme, alice, pixxel, monkeypatch):
+def test_schedule_sync_never_raises_and_a_failed_queueing_blocks_no_later_one(
+    acme, alice, pixxel, monkeypatch
+):
     job = submit(acme, alice, pixxel)
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("queue down")
+    class QueueDown:
+        def using(self, **kwargs):
+            return self
 
-    monkeypatch.setattr(sync, "_pending_sync_exists", broken)
-    schedule_sync(job)  # logged, not raised
+        def enqueue(self, *args):
+            raise RuntimeError("queue down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sync, "sync_job_task", QueueDown())
+        schedule_sync(job)  # logged, not raised
+    assert not DBTaskResult.objects.exists()
+
+    schedule_sync(job)
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_a_sooner_sync_queued_beside_a_later_one_still_leaves_one_chain(
+    acme, alice, pixxel, sandbox
+):
+    job = submit(acme, alice, pixxel)
+    schedule_sync(job, delay_seconds=60)
+    schedule_sync(job)  # wanted sooner than the queued one: queued too
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+
+    make_pending_due()
+    run_worker()
+
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2

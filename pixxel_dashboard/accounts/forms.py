@@ -2,15 +2,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+# PlainLabels is also imported from here by jobs/forms.py (left to the submission change).
+from pixxel_dashboard.core.forms import PlainLabels
+
 from .models import Organization, Role
-
-
-class PlainLabels:
-    """Labels read exactly as written ("Role", not "Role:"), for people and for tests alike."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
 
 
 class SignupForm(PlainLabels, UserCreationForm):

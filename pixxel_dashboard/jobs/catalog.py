@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Organization
 from pixxel_dashboard.core.credits import as_credits
-from pixxel_dashboard.keys.crypto import KeyUnreadable
+from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys.models import ApiKey
-from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization, pixxel_answer
+from pixxel_dashboard.keys.services import client_for_organization, pixxel_answer
 from pixxel_dashboard.pixxel import FORBIDDEN, UNAUTHORIZED, PixxelClient, PixxelError
 from pixxel_dashboard.pixxel import types as px
 
@@ -251,7 +251,7 @@ class Connection:
             self._tried = True
             try:
                 self._opened = client_for_organization(self.organization)
-            except (NoActiveKey, KeyUnreadable) as problem:
+            except KeyProblem as problem:
                 self.key_problem = problem.user_message
         return self._opened
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from pixxel_dashboard.accounts.models import Organization
 from pixxel_dashboard.core.credits import CreditsField
+from pixxel_dashboard.pixxel.errors import ErrorKind
 from pixxel_dashboard.pixxel.types import (
     FAILED,
     QUEUED,
@@ -148,6 +149,9 @@ class Job(models.Model):
     sync_failures = models.PositiveIntegerField(default=0)  # consecutive transient failures
     last_sync_error = models.CharField(max_length=300, blank=True)
     sync_stopped = models.BooleanField(default=False)  # 403/404 upstream: stop for good
+    # When the queued background sync is due (None: none queued). Only the caller whose
+    # conditional UPDATE sets it queues a task: one chain of syncs per job.
+    sync_scheduled_for = models.DateTimeField(null=True, blank=True)
     # Bumped whenever synced content changes: the live page's "nothing changed" token.
     version = models.PositiveIntegerField(default=0)
 
@@ -261,20 +265,25 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-# One word (or two) per way a submission can fail, for the team's history: the same failure reads
-# the same whatever the HTTP status was (a garbled answer may come with a 200, or with none).
-FAILURE_WORDS = {
-    "bad_request": "Rejected",
-    "unauthorized": "Key not accepted",
-    "forbidden": "Forbidden",
-    "not_found": "Not found",
-    "rate_limited": "Rate limited",
-    "server_error": "Pixxel error",
-    "timeout": "Timed out",
-    "connection": "No connection",
-    "invalid_response": "Garbled answer",
-    "no_key": "No API key",
-}
+class FailureKind(models.TextChoices):
+    """How a submission failed: every kind of Pixxel error, and the two that never reached Pixxel.
+
+    The label is one word (or two) for the team's history: the same failure reads the same whatever
+    the HTTP status was (a garbled answer may come with a 200, or with none).
+    """
+
+    BAD_REQUEST = ErrorKind.BAD_REQUEST, "Rejected"
+    UNAUTHORIZED = ErrorKind.UNAUTHORIZED, "Key not accepted"
+    FORBIDDEN = ErrorKind.FORBIDDEN, "Forbidden"
+    NOT_FOUND = ErrorKind.NOT_FOUND, "Not found"
+    RATE_LIMITED = ErrorKind.RATE_LIMITED, "Rate limited"
+    SERVER_ERROR = ErrorKind.SERVER_ERROR, "Pixxel error"
+    TIMEOUT = ErrorKind.TIMEOUT, "Timed out"
+    CONNECTION = ErrorKind.CONNECTION, "No connection"
+    INVALID_RESPONSE = ErrorKind.INVALID_RESPONSE, "Garbled answer"
+    NO_KEY = "no_key", "No API key"
+    # Refused by the dashboard's own submission rate limit (never sent to Pixxel).
+    TOO_MANY_SUBMISSIONS = "too_many_submissions", "Too many submissions"
 
 
 class Submission(models.Model):
@@ -308,7 +317,7 @@ class Submission(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error_kind = models.CharField(max_length=30, blank=True)
+    error_kind = models.CharField(max_length=30, choices=FailureKind.choices, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     error_details = models.JSONField(null=True, blank=True)
@@ -339,7 +348,8 @@ class Submission(models.Model):
 
     @property
     def failure_word(self) -> str:
-        return FAILURE_WORDS.get(self.error_kind, "Failed")
+        known = self.error_kind in FailureKind.values
+        return FailureKind(self.error_kind).label if known else "Failed"
 
     @property
     def error_http_status(self) -> int | None:

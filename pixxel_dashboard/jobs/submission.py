@@ -29,13 +29,13 @@ from django.tasks import task
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Organization, record_event
-from pixxel_dashboard.keys.crypto import KeyUnreadable
+from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys.models import ApiKey
-from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
+from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
 from . import catalog
-from .models import Job, Outcome, Source, Submission
+from .models import FailureKind, Job, Outcome, Source, Submission
 from .persist import save_job
 
 logger = logging.getLogger(__name__)
@@ -44,18 +44,14 @@ logger = logging.getLogger(__name__)
 RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
 # Answers from a server that may have created the job before failing: a 5xx, a garbled 200.
 # (Requests that got no answer at all say so themselves: PixxelError.outcome_unknown.)
-ANSWERED_MAYBE_CREATED = {"server_error", "invalid_response"}
+ANSWERED_MAYBE_CREATED = {FailureKind.SERVER_ERROR, FailureKind.INVALID_RESPONSE}
 # The only kinds an unanswered create can fail with; anything else is a definite "no".
-UNANSWERED_KINDS = {"timeout", "connection"}
+UNANSWERED_KINDS = {FailureKind.TIMEOUT, FailureKind.CONNECTION}
 # Listings of the workflow's jobs after a create that may have worked, and the pause between them.
 RECONCILE_ATTEMPTS = 3
 RECONCILE_PAUSE_SECONDS = 1.0
 # A last look, in the background, for a job the server created even later.
 LATE_RECONCILE_DELAY = timedelta(seconds=30)
-# The error kind of an attempt refused by the submission rate limit (never sent to Pixxel).
-RATE_LIMITED = "too_many_submissions"
-# The error kind of an attempt made without a usable key (none stored, or it cannot be decrypted).
-NO_KEY = "no_key"
 # A duplicate request waits this long for the first one to finish, then reports "still submitting".
 DUPLICATE_WAIT_SECONDS = 3.0
 
@@ -191,7 +187,7 @@ def submit(pixxel: catalog.Connection, order: Order) -> SubmitOutcome:
     )
     opened = pixxel.open()
     if opened is None:
-        return _outcome(record_local_failure(req, pixxel.key_problem, kind=NO_KEY))
+        return _outcome(record_local_failure(req, pixxel.key_problem, kind=FailureKind.NO_KEY))
     client, api_key = opened
     try:
         checks = catalog.preflight(
@@ -229,7 +225,7 @@ def _outcome(
             result = Result.CREATED
     elif submission.outcome == Outcome.PENDING:
         result = Result.STILL_SUBMITTING
-    elif submission.error_kind == RATE_LIMITED:
+    elif submission.error_kind == FailureKind.TOO_MANY_SUBMISSIONS:
         result = Result.RATE_LIMITED
     else:
         result = Result.REJECTED if submission.http_status == 400 else Result.FAILED
@@ -243,7 +239,7 @@ def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Su
         return wait_for(submission)
     refusal = _rate_limit_refusal(req, submission)
     if refusal:
-        return _fail_locally(req, submission, refusal, RATE_LIMITED)
+        return _fail_locally(req, submission, refusal, FailureKind.TOO_MANY_SUBMISSIONS)
 
     started = timezone.now()
     clock = time.monotonic()
@@ -284,7 +280,7 @@ def _rate_limit_refusal(req: SubmitRequest, submission: Submission) -> str:
         organization=req.organization,
         created_at__gte=timezone.now() - timedelta(seconds=window),
         pk__lt=submission.pk,
-    ).exclude(error_kind=RATE_LIMITED)
+    ).exclude(error_kind=FailureKind.TOO_MANY_SUBMISSIONS)
     per = f"{window} seconds" if window != 60 else "minute"
     if earlier.filter(user=req.user).count() >= settings.SUBMISSION_RATE_PER_MEMBER:
         return (
@@ -431,9 +427,10 @@ def reconcile_submission_task(submission_id: int) -> None:
     )
     try:
         client, api_key = client_for_organization(submission.organization)
-    except (NoActiveKey, KeyUnreadable):
+    except KeyProblem:
         return
-    adopted = _adopt_once(req, client, api_key, submission, submission.created_at)
+    with client:
+        adopted = _adopt_once(req, client, api_key, submission, submission.created_at)
     if adopted is not None:
         _succeeded(req, submission, adopted, Outcome.RECONCILED, 200, submission.latency_ms)
 

@@ -6,7 +6,8 @@ UPDATE on `sync_claimed_at` (the start of the last attempt); only the caller who
 row makes the call. The interval grows with the job's age and with consecutive transient failures.
 
 The worker (`manage.py db_worker`) runs `sync_job_task`, which syncs and schedules the next run until
-the job is terminal. Without a worker, viewing a stale job refreshes it inline (`refresh_if_stale`),
+the job is terminal. One chain per job: `Job.sync_scheduled_for` names the queued run, set by a
+conditional UPDATE like the claim (the task API cannot list what is queued). Without a worker, viewing a stale job refreshes it inline (`refresh_if_stale`),
 through the same claim, so a deployment without a worker still shows live jobs.
 """
 
@@ -19,10 +20,9 @@ from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
-from pixxel_dashboard.keys.crypto import KeyUnreadable
-from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
-from pixxel_dashboard.pixxel import PixxelError
-from pixxel_dashboard.pixxel import errors as px_errors
+from pixxel_dashboard.keys import KeyProblem
+from pixxel_dashboard.keys.services import client_for_organization
+from pixxel_dashboard.pixxel import ErrorKind, PixxelError
 
 from .models import Job, Status
 from .persist import save_job
@@ -43,7 +43,7 @@ UNKNOWN_STATUS_INTERVAL = 60.0
 # Transient failures back off exponentially, up to this.
 MAX_BACKOFF = 600.0
 # Upstream answers that mean "this job is gone for this key": stop syncing it for good.
-STOP_KINDS = frozenset({px_errors.FORBIDDEN, px_errors.NOT_FOUND})
+STOP_KINDS = frozenset({ErrorKind.FORBIDDEN, ErrorKind.NOT_FOUND})
 STOP_BAD_REQUEST_CODES = frozenset({"job_not_found", "workflow_not_found"})
 
 
@@ -105,9 +105,9 @@ def _record_failure(job: Job, message: str, *, stop: bool = False) -> None:
 def _is_stop(err: PixxelError) -> bool:
     if err.kind in STOP_KINDS:
         return True
-    if err.kind == px_errors.BAD_REQUEST and err.status is None:
+    if err.kind == ErrorKind.BAD_REQUEST and err.status is None:
         return True  # refused by the client itself (an id that is not an id): it never will work
-    return err.kind == px_errors.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
+    return err.kind == ErrorKind.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
 
 
 def sync_job(job: Job, force: bool = False) -> bool:
@@ -125,19 +125,18 @@ def sync_job(job: Job, force: bool = False) -> bool:
     organization = job.organization
     try:
         client, _key = client_for_organization(organization)
-    except (NoActiveKey, KeyUnreadable) as exc:
+    except KeyProblem as exc:
         # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
         _record_failure(job, exc.user_message)
         return False
     try:
-        parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
+        with client:
+            parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
     except PixxelError as err:
         stop = _is_stop(err)
         logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
         _record_failure(job, err.user_message, stop=stop)
         return True
-    finally:
-        client.close()
     save_job(organization, parsed)
     Job.objects.filter(pk=job.pk).update(
         last_synced_at=timezone.now(), sync_failures=0, last_sync_error=""
@@ -156,21 +155,14 @@ def refresh_if_stale(job: Job) -> bool:
     return sync_job(job)
 
 
-def _pending_sync_exists(job_id: int, before: datetime | None = None) -> bool:
-    """Is another sync of this job already queued (so a second chain would only duplicate it)?"""
+def _enqueue(job_id: int, run_after: datetime) -> None:
+    """Queue the sync that `Job.sync_scheduled_for = run_after` announces."""
     try:
-        from django_tasks_db.compat import TaskResultStatus
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another backend: nothing to de-duplicate against
-        return False
-    pending = DBTaskResult.objects.filter(
-        task_path=sync_job_task.module_path,
-        status=TaskResultStatus.READY,
-        args_kwargs={"args": [job_id], "kwargs": {}},
-    )
-    if before is not None:
-        pending = pending.filter(run_after__lte=before)
-    return pending.exists()
+        sync_job_task.using(run_after=run_after).enqueue(job_id, run_after.isoformat())
+    except Exception:
+        # Nothing was queued after all: let the next caller try.
+        Job.objects.filter(pk=job_id, sync_scheduled_for=run_after).update(sync_scheduled_for=None)
+        raise
 
 
 def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
@@ -180,25 +172,37 @@ def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
         return
     run_after = timezone.now() + timedelta(seconds=max(0.0, delay_seconds))
     try:
-        if _pending_sync_exists(job.pk, before=run_after + timedelta(seconds=1)):
-            return
-        sync_job_task.using(run_after=run_after).enqueue(job.pk)
+        # A sync already queued to run by then makes this one redundant.
+        queued_later = Q(sync_scheduled_for__gt=run_after + timedelta(seconds=1))
+        rows = Job.objects.filter(pk=job.pk).filter(
+            Q(sync_scheduled_for__isnull=True) | queued_later
+        )
+        if rows.update(sync_scheduled_for=run_after):
+            _enqueue(job.pk, run_after)
     except Exception:
         # Queueing must never break a submission: the page's inline refresh still keeps it fresh.
         logger.exception("could not queue a sync of job %s", job.pk)
 
 
 @task()
-def sync_job_task(job_id: int) -> None:
-    """Sync one job, then queue the next sync unless the job is done (or another run is queued)."""
+def sync_job_task(job_id: int, scheduled_for: str | None = None) -> None:
+    """Sync one job, then queue the next sync unless the job is done (or another run is queued).
+
+    `scheduled_for` is the `Job.sync_scheduled_for` this run was queued under: if the job now
+    names another time, another run is queued and carries the chain on.
+    """
     job = Job.objects.select_related("organization").filter(pk=job_id).first()
     if job is None:
         return
     sync_job(job)
+    ours = Q(sync_scheduled_for__isnull=True)
+    if scheduled_for:
+        ours |= Q(sync_scheduled_for=datetime.fromisoformat(scheduled_for))
+    rows = Job.objects.filter(pk=job.pk).filter(ours)
     if not needs_sync(job):
-        return
-    if _pending_sync_exists(job.pk):
+        rows.update(sync_scheduled_for=None)
         return
     now = timezone.now()
-    delay = max(1.0, (next_sync_at(job, now) - now).total_seconds())
-    sync_job_task.using(run_after=now + timedelta(seconds=delay)).enqueue(job.pk)
+    run_after = now + timedelta(seconds=max(1.0, (next_sync_at(job, now) - now).total_seconds()))
+    if rows.update(sync_scheduled_for=run_after):
+        _enqueue(job.pk, run_after)

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Role
 from pixxel_dashboard.core.http import HtmxHttpRequest
+from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys import services as keys
-from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.pixxel import PixxelError
 
 from .forms import ImportJobsForm
@@ -89,7 +89,7 @@ def import_jobs(request: HtmxHttpRequest, org: str) -> HttpResponse:
                 form.cleaned_data["project_id"].strip(),
                 actor=request.user,
             )
-    except (keys.NoActiveKey, KeyUnreadable, PixxelError) as problem:
+    except (KeyProblem, PixxelError) as problem:
         messages.error(request, f"Nothing imported. {problem.user_message}")
         return redirect(back)
     messages.success(

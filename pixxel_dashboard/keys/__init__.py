@@ -1,0 +1,3 @@
+from .errors import KeyProblem, KeyUnreadable, NoActiveKey
+
+__all__ = ["KeyProblem", "KeyUnreadable", "NoActiveKey"]

@@ -16,19 +16,9 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from .errors import KeyUnreadable
+
 logger = logging.getLogger(__name__)
-
-
-class KeyUnreadable(Exception):
-    """A stored key cannot be decrypted with the configured encryption keys."""
-
-    user_message = (
-        "The stored Pixxel API key can no longer be read (the server's encryption keys changed). "
-        "An owner or admin must re-enter the API key in Settings → API keys."
-    )
-
-    def __str__(self):
-        return self.user_message
 
 
 def _derived_key() -> bytes:

@@ -1,6 +1,6 @@
 from django import forms
 
-from pixxel_dashboard.accounts.forms import PlainLabels
+from pixxel_dashboard.core.forms import PlainLabels
 
 
 class ApiKeyForm(PlainLabels, forms.Form):

@@ -9,18 +9,8 @@ from django.views.decorators.debug import sensitive_variables
 from pixxel_dashboard.accounts.models import record_event
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
-from .crypto import KeyUnreadable
+from .errors import KeyUnreadable, NoActiveKey
 from .models import ApiKey
-
-
-class NoActiveKey(Exception):
-    user_message = (
-        "This organization has no Pixxel API key yet. An owner or admin can add one in "
-        "Settings → API keys."
-    )
-
-    def __str__(self):
-        return self.user_message
 
 
 @dataclass
@@ -101,9 +91,9 @@ def pixxel_answer(error: PixxelError) -> str:
 def check_secret(secret: str) -> ConnectionCheck:
     """Ping Pixxel and list projects with a key, stored or not yet."""
     try:
-        client = PixxelClient(secret)
-        client.ping()
-        _projects, count = client.list_projects(page_num=1, page_size=1)
+        with PixxelClient(secret) as client:
+            client.ping()
+            _projects, count = client.list_projects(page_num=1, page_size=1)
     except PixxelError as exc:
         if exc.status is None:
             return ConnectionCheck(False, f"No answer from Pixxel: {exc.user_message}")
@@ -140,7 +130,7 @@ def test_key(key: ApiKey, actor) -> ConnectionCheck:
 
 
 def client_for_organization(organization) -> tuple[PixxelClient, ApiKey]:
-    """A Pixxel client on the organization's active key. Raises NoActiveKey or KeyUnreadable."""
+    """A Pixxel client on the organization's active key. Raises a KeyProblem (none, or unreadable)."""
     key = active_key(organization)
     if key is None:
         raise NoActiveKey()

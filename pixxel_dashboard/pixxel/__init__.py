@@ -2,23 +2,15 @@
 
 from .client import PixxelClient
 from .errors import (
-    BAD_REQUEST,
-    CONNECTION,
     FORBIDDEN,
-    INVALID_RESPONSE,
-    KINDS,
-    NOT_FOUND,
-    RATE_LIMITED,
-    SERVER_ERROR,
-    TIMEOUT,
     UNAUTHORIZED,
+    ErrorKind,
     PixxelError,
     mask_key,
 )
 from .parsing import (
     normalize_status,
     parse_datetime,
-    parse_duration,
     parse_progress,
     parse_raw_json,
 )
@@ -43,20 +35,13 @@ from .types import (
 )
 
 __all__ = [
-    "BAD_REQUEST",
-    "CONNECTION",
+    "ErrorKind",
     "FAILED",
     "FORBIDDEN",
-    "INVALID_RESPONSE",
-    "KINDS",
-    "NOT_FOUND",
     "QUEUED",
-    "RATE_LIMITED",
     "RUNNING",
-    "SERVER_ERROR",
     "STATUSES",
     "SUCCEEDED",
-    "TIMEOUT",
     "UNAUTHORIZED",
     "UNKNOWN",
     "BlockInfo",
@@ -75,7 +60,6 @@ __all__ = [
     "mask_key",
     "normalize_status",
     "parse_datetime",
-    "parse_duration",
     "parse_progress",
     "parse_raw_json",
 ]

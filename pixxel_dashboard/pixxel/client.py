@@ -8,34 +8,22 @@ the `Authorization` header and never appears in a message, repr or log line.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
 from django.conf import settings
-from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_delay
 from urllib3.util.retry import Retry
 
 from . import parsing
-from .errors import (
-    BAD_REQUEST,
-    CONNECTION,
-    FORBIDDEN,
-    INVALID_RESPONSE,
-    NOT_FOUND,
-    RATE_LIMITED,
-    SERVER_ERROR,
-    TIMEOUT,
-    UNAUTHORIZED,
-    PixxelError,
-    mask_key,
-)
+from .errors import ErrorKind, PixxelError, mask_key
 from .types import Download, Job, Pagination, Project, Workflow
 
 logger = logging.getLogger("pixxel_dashboard.pixxel")
@@ -47,75 +35,55 @@ RETRY_METHODS = frozenset({"GET", "HEAD"})
 # Safety nets for paging through a server that never says "that's all".
 MAX_PAGES = 200
 
-# When the current call started (monotonic), so retries can respect the total time budget.
-_call_started: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "pixxel_call_started", default=None
-)
-
 
 def user_agent() -> str:
     return f"PixxelDashboard/{settings.VERSION} (+https://github.com/pixxel-dashboard)"
 
 
-class BoundedRetry(Retry):
-    """urllib3 `Retry` that never retries unsafe methods or read timeouts, within a time budget.
+def _should_retry(method: str, outcome: Future) -> bool:
+    """Only idempotent reads are sent again, and only when the server surely did not act on them
+    or said so: a 429/502/503/504, or a connection that failed or closed without an answer. A read
+    timeout is never retried (the server may still be working on it), nor is anything else."""
+    if method not in RETRY_METHODS:
+        return False
+    if not outcome.failed:
+        return outcome.result().status_code in RETRY_STATUSES
+    error = outcome.exception()
+    reason = error.args[0] if isinstance(error, requests.ConnectionError) and error.args else None
+    return (
+        isinstance(error, requests.ConnectionError)
+        and not isinstance(error, requests.exceptions.SSLError)
+        # requests reports a stall while reading the body as a ConnectionError around this.
+        and not isinstance(reason, urllib3.exceptions.ReadTimeoutError)
+    )
 
-    `total_seconds` bounds the whole call: a retry whose wait (backoff or Retry-After) would end
-    after the budget is not attempted, and the last answer (e.g. the 429) is returned instead.
-    """
 
-    def __init__(self, *args: Any, total_seconds: float | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.total_seconds = total_seconds
-        self.first_failure_at: float | None = None
+class _RetryPolicy:
+    """When to retry, how long to wait: Retry-After when the server sent a valid one, else
+    urllib3's backoff (none before the first retry, then `backoff · 2^n`)."""
 
-    def new(self, **kw: Any) -> BoundedRetry:
-        retry = super().new(**kw)
-        retry.total_seconds = self.total_seconds
-        retry.first_failure_at = self.first_failure_at
-        return retry
+    def __init__(self, method: str, backoff: float) -> None:
+        self.method = method
+        self.backoff = backoff
 
-    def get_retry_after(self, response: Any) -> float | None:
-        try:
-            return super().get_retry_after(response)
-        except urllib3.exceptions.InvalidHeader:
-            return None  # a garbage Retry-After falls back to our own backoff
+    def retry(self, state: RetryCallState) -> bool:
+        return state.outcome is not None and _should_retry(self.method, state.outcome)
 
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> BoundedRetry:
-        not_retryable = method is not None and not self._is_method_retryable(method)
-        if error is not None and (
-            isinstance(error, urllib3.exceptions.ReadTimeoutError)
-            or (not_retryable and self._is_read_error(error))
-        ):
-            # The server may be working on it: raise as is (requests turns it into ReadTimeout /
-            # ConnectionError), never send it again.
-            raise error.with_traceback(_stacktrace)
-        if not_retryable:
-            reason = error or urllib3.exceptions.ResponseError("not retried: unsafe method")
-            raise urllib3.exceptions.MaxRetryError(_pool, url, reason) from error
+    def wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            retry_after = _retry_after_seconds(outcome.result().headers.get("Retry-After"))
+            if retry_after is not None:
+                return retry_after
+        if state.attempt_number <= 1:
+            return 0.0
+        return self.backoff * 2 ** (state.attempt_number - 1)
 
-        now = time.monotonic()
-        started = _call_started.get() or self.first_failure_at or now
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        retry.first_failure_at = started
-        if self.total_seconds is not None:
-            wait = None
-            if response is not None and self.respect_retry_after_header:
-                wait = retry.get_retry_after(response)
-            if wait is None:
-                wait = retry.get_backoff_time()
-            if (now - started) + wait >= self.total_seconds:
-                reason = error or urllib3.exceptions.ResponseError("retry time budget exhausted")
-                raise urllib3.exceptions.MaxRetryError(_pool, url, reason) from error
-        return retry
+
+def _last_outcome(state: RetryCallState) -> requests.Response:
+    """Out of retries or time: the last answer (e.g. the 429) is the result; an error is raised."""
+    assert state.outcome is not None
+    return state.outcome.result()
 
 
 class _Secret:
@@ -188,26 +156,8 @@ class PixxelClient:
         self.last_status: int | None = None
         self.last_attempts: int | None = None
 
-        retries = BoundedRetry(
-            total=self.max_retries,
-            connect=self.max_retries,
-            read=self.max_retries,
-            status=self.max_retries,
-            other=0,
-            allowed_methods=RETRY_METHODS,
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=self.retry_backoff,
-            backoff_max=self.retry_total_seconds,
-            retry_after_max=max(1, int(self.retry_total_seconds)),
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-            total_seconds=self.retry_total_seconds,
-        )
+        # The session's adapters do not retry (requests' default); `_send` does, see `_RetryPolicy`.
         self._session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retries)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
         self._session.auth = _RawKeyAuth(self._api_key)
         self._session.headers.update({"Accept": "application/json", "User-Agent": user_agent()})
         if extra_headers:
@@ -390,14 +340,11 @@ class PixxelClient:
         params = {key: value for key, value in (params or {}).items() if value is not None}
         shown = path + ("?" + urlencode(params) if params else "")
         started = time.monotonic()
-        token = _call_started.set(started)
         status: int | None = None
         self.last_attempts = None
         try:
             response = self._send(method, path, shown, params, json_body)
             status = response.status_code
-            retries = getattr(response.raw, "retries", None)
-            self.last_attempts = 1 + len(getattr(retries, "history", ()) or ())
             if status not in ok:
                 raise self._http_error(response, method, shown, ok)
             body: Any = self._decode(response, method, shown) if decode_json else response
@@ -406,8 +353,6 @@ class PixxelClient:
             err.method, err.path = method, shown
             self._finish(method, shown, started, status, err)
             raise
-        finally:
-            _call_started.reset(token)
         self._finish(method, shown, started, status, None)
         return result
 
@@ -419,14 +364,24 @@ class PixxelClient:
             kwargs["params"] = params
         if json_body is not None:
             kwargs["json"] = json_body
+        policy = _RetryPolicy(method, self.retry_backoff)
+        retrying = Retrying(
+            retry=policy.retry,
+            wait=policy.wait,
+            # `stop_before_delay` counts the coming wait: a retry that would end after the budget
+            # is not attempted, so one call never takes much longer than the budget.
+            stop=stop_after_attempt(self.max_retries + 1)
+            | stop_before_delay(self.retry_total_seconds),
+            retry_error_callback=_last_outcome,
+        )
         failure: PixxelError | None = None
         try:
-            return self._session.request(method, self.base_url + path, **kwargs)
+            return retrying(self._session.request, method, self.base_url + path, **kwargs)
         # Each branch builds its own message: requests' exception text is never reused, and the
         # error is raised outside the `except` so no exception chain leads back to the request.
         except requests.exceptions.ConnectTimeout:
             failure = PixxelError(
-                TIMEOUT,
+                ErrorKind.TIMEOUT,
                 f"no connection within {self.connect_timeout:g} s",
                 timeout=self.connect_timeout,
                 user_message=(
@@ -436,7 +391,7 @@ class PixxelClient:
             )
         except requests.exceptions.Timeout:
             failure = PixxelError(
-                TIMEOUT,
+                ErrorKind.TIMEOUT,
                 f"no answer within {self.read_timeout:g} s",
                 timeout=self.read_timeout,
                 user_message=_unsafe_outcome_message(
@@ -446,12 +401,10 @@ class PixxelClient:
                 ),
                 outcome_unknown=method not in RETRY_METHODS,
             )
-        except requests.exceptions.RetryError:
-            failure = PixxelError(SERVER_ERROR, "gave up after retries")
         except requests.exceptions.ConnectionError as exc:
             never_sent = _never_sent(exc)
             failure = PixxelError(
-                CONNECTION,
+                ErrorKind.CONNECTION,
                 "could not connect" if never_sent else "connection closed without an answer",
                 user_message=None
                 if never_sent
@@ -463,14 +416,18 @@ class PixxelClient:
                 outcome_unknown=not never_sent and method not in RETRY_METHODS,
             )
         except requests.exceptions.ContentDecodingError:
-            failure = PixxelError(INVALID_RESPONSE, "the response body could not be decoded")
+            failure = PixxelError(
+                ErrorKind.INVALID_RESPONSE, "the response body could not be decoded"
+            )
         except (
             requests.RequestException,
             urllib3.exceptions.HTTPError,
             OSError,
             ValueError,
         ) as exc:
-            failure = PixxelError(CONNECTION, f"request failed ({type(exc).__name__})")
+            failure = PixxelError(ErrorKind.CONNECTION, f"request failed ({type(exc).__name__})")
+        finally:
+            self.last_attempts = retrying.statistics.get("attempt_number")
         raise failure
 
     def _decode(self, response: requests.Response, method: str, shown: str) -> Any:
@@ -480,7 +437,7 @@ class PixxelClient:
         except (ValueError, RecursionError):
             ctype = response.headers.get("Content-Type", "unknown type")
             failure = PixxelError(
-                INVALID_RESPONSE,
+                ErrorKind.INVALID_RESPONSE,
                 f"the body is not JSON ({ctype})",
                 status=response.status_code,
             )
@@ -506,13 +463,13 @@ class PixxelClient:
         )
         retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
         if status == 400 or (400 <= status < 500 and status not in _STATUS_KINDS):
-            kind = BAD_REQUEST
+            kind = ErrorKind.BAD_REQUEST
         elif status in _STATUS_KINDS:
             kind = _STATUS_KINDS[status]
         elif status >= 500:
-            kind = SERVER_ERROR
+            kind = ErrorKind.SERVER_ERROR
         else:
-            kind = INVALID_RESPONSE
+            kind = ErrorKind.INVALID_RESPONSE
             message = message or f"unexpected HTTP {status} (expected {', '.join(map(str, ok))})"
         return PixxelError(
             kind,
@@ -520,7 +477,9 @@ class PixxelClient:
             status=status,
             code=code,
             details=details,
-            retry_after=retry_after if kind in (RATE_LIMITED, SERVER_ERROR) else None,
+            retry_after=retry_after
+            if kind in (ErrorKind.RATE_LIMITED, ErrorKind.SERVER_ERROR)
+            else None,
             timeout=None,
         )
 
@@ -563,12 +522,12 @@ class PixxelClient:
 
 
 _STATUS_KINDS = {
-    400: BAD_REQUEST,
-    401: UNAUTHORIZED,
-    403: FORBIDDEN,
-    404: NOT_FOUND,
-    408: TIMEOUT,
-    429: RATE_LIMITED,
+    400: ErrorKind.BAD_REQUEST,
+    401: ErrorKind.UNAUTHORIZED,
+    403: ErrorKind.FORBIDDEN,
+    404: ErrorKind.NOT_FOUND,
+    408: ErrorKind.TIMEOUT,
+    429: ErrorKind.RATE_LIMITED,
 }
 
 
@@ -602,7 +561,7 @@ def _seg(value: str) -> str:
     if problem is not None:
         shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
         raise PixxelError(
-            BAD_REQUEST,
+            ErrorKind.BAD_REQUEST,
             f"refused to send {shown}: {problem}",
             user_message=f"{shown} is not a valid Pixxel id ({problem}).",
         )
@@ -663,7 +622,7 @@ def _with_id[T](parse: Callable[[Any], T], what: str) -> Callable[[Any], T]:
     def parse_with_id(body: Any) -> T:
         result = parse(body)
         if not getattr(result, "id", None):
-            raise PixxelError(INVALID_RESPONSE, f"the {what} in the response has no id")
+            raise PixxelError(ErrorKind.INVALID_RESPONSE, f"the {what} in the response has no id")
         return result
 
     return parse_with_id

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pixxel_dashboard.pixxel.parsing import format_duration
+from pixxel_dashboard.core.durations import format_duration
 
 from . import seed
 from .seed import TaskDef, WorkflowDef, data

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pixxel_dashboard.accounts.models import Organization
 from pixxel_dashboard.jobs.submission import import_workflow_jobs
+from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys import services as keys
-from pixxel_dashboard.keys.crypto import KeyUnreadable
 from pixxel_dashboard.pixxel import PixxelError
 
 
@@ -24,10 +24,11 @@ class Command(BaseCommand):
             raise CommandError(f"No organization with slug {options['org']!r}.")
         try:
             client, api_key = keys.client_for_organization(organization)
-            result = import_workflow_jobs(
-                organization, client, api_key, options["workflow"], options["project"]
-            )
-        except (keys.NoActiveKey, KeyUnreadable, PixxelError) as problem:
+            with client:
+                result = import_workflow_jobs(
+                    organization, client, api_key, options["workflow"], options["project"]
+                )
+        except (KeyProblem, PixxelError) as problem:
             raise CommandError(problem.user_message) from None
         self.stdout.write(
             f"Imported {len(result.imported)} job(s); {result.already_known} already present."

@@ -1,6 +1,7 @@
 """Validate responses against Pixxel's OpenAPI 3.0 contract (pixxel_dashboard/pixxel/openapi.json).
 
-Used by the sandbox's tests and reusable by the client's tests:
+A test tool (it needs jsonschema, a development dependency), used by the sandbox's and the client's
+tests:
 
     validate_response("GET", "/v0/workflows/{workflow_id}", 200, body)
 
@@ -19,7 +20,9 @@ from typing import Any
 
 import jsonschema
 
-OPENAPI_PATH = Path(__file__).resolve().parent.parent / "pixxel" / "openapi.json"
+OPENAPI_PATH = (
+    Path(__file__).resolve().parent.parent / "pixxel_dashboard" / "pixxel" / "openapi.json"
+)
 
 # The contract declares these four fields as `integer[]` ("raw JSON"/"raw bytes"): that is how Pixxel's
 # generator renders a Go json.RawMessage/[]byte. On the wire they are most likely embedded JSON values, but
