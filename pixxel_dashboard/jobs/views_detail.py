@@ -33,7 +33,7 @@ from pixxel_dashboard.pixxel import PixxelError
 from pixxel_dashboard.pixxel.client import opens_download
 from pixxel_dashboard.pixxel.parsing import format_duration
 
-from . import detail
+from . import detail, graph
 from .models import Job, JobValidationError, Status, Task
 from .sync import refresh_if_stale, sync_interval
 
@@ -106,8 +106,8 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
     slug = organization.slug
     # Every task's place in the graph, `depends_on` as JSON text (decoded in one go).
     rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
-    fields = [f if f != "depends_on" else "depends_json" for f in detail.NODE_FIELDS]
-    nodes = detail.task_nodes(list(rows.values_list(*fields)))
+    fields = [f if f != "depends_on" else "depends_json" for f in graph.NODE_FIELDS]
+    nodes = graph.task_nodes(list(rows.values_list(*fields)))
     errors = list(JobValidationError.objects.filter(job=job))
     not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
     only = None
