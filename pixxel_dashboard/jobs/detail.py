@@ -30,7 +30,7 @@ from .graph import (
     build_graph,
 )
 from .models import Job, JobValidationError, Status, Task
-from .skipped import SKIPPED
+from .skipped import SKIPPED, Shown
 from .timeline import Timeline, build_timeline
 
 PAGE_SIZE = 25  # task table rows (and timeline bars) per page
@@ -136,6 +136,11 @@ def _duration(t: Task) -> str:
     return t.time_taken or format_duration(seconds)
 
 
+def shown(task: Task, skipped: bool) -> Task | Shown:
+    """What a Status cell draws (the `status_word` partial): the task's own status, or Skipped."""
+    return SKIPPED if skipped else task
+
+
 @dataclass
 class TaskRow:
     """One line of the task table (no inputs, results or logs: those load when a task is opened)."""
@@ -147,9 +152,8 @@ class TaskRow:
     skipped: bool = False  # it will never run: a task it waits for failed (see skipped.py)
 
     @property
-    def shown(self) -> Any:
-        """What the Status cell draws: the task, or Skipped."""
-        return SKIPPED if self.skipped else self.task
+    def shown(self) -> Task | Shown:
+        return shown(self.task, self.skipped)
 
     @property
     def anchor(self) -> str:
@@ -175,6 +179,11 @@ class TaskView:
     log_total: int
     duration: str
     inference: str
+    skipped: bool = False
+
+    @property
+    def shown(self) -> Task | Shown:
+        return shown(self.task, self.skipped)
 
     @property
     def failed(self) -> bool:
@@ -185,10 +194,11 @@ class TaskView:
         return self.task.status == Status.SUCCEEDED
 
 
-def task_view(t: Task, log_q: str = "") -> TaskView:
+def task_view(t: Task, log_q: str = "", *, skipped: bool = False) -> TaskView:
     lines = log_lines(t.info_logs)
     return TaskView(
         task=t,
+        skipped=skipped,
         inputs=readable(t.inputs),
         result=readable(t.result),
         logs=filter_lines(lines, log_q),

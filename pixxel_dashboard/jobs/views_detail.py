@@ -100,14 +100,26 @@ def _rows_shape(page: detail.JobPage) -> str:
     return f"{page.task_count}-{zlib.crc32(pks.encode()):x}"
 
 
+def _task_nodes(job: Job) -> list[graph.TaskNode]:
+    """Every task's place in the graph (one query; `depends_on` as JSON text, decoded in one go)."""
+    rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
+    fields = [f if f != "depends_on" else "depends_json" for f in graph.NODE_FIELDS]
+    return graph.task_nodes(list(rows.values_list(*fields)))
+
+
+def _is_skipped(job: Job, task: Task) -> bool:
+    """Will this task never run (skipped.py)? Only a queued task can be: only then are the job's
+    dependencies read."""
+    if task.status != Status.QUEUED:
+        return False
+    return task.pk in graph.analyse_dependencies(_task_nodes(job)).skipped
+
+
 def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
     log_q = request.GET.get("log_q", "")[:200]
     kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
     slug = organization.slug
-    # Every task's place in the graph, `depends_on` as JSON text (decoded in one go).
-    rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
-    fields = [f if f != "depends_on" else "depends_json" for f in graph.NODE_FIELDS]
-    nodes = graph.task_nodes(list(rows.values_list(*fields)))
+    nodes = _task_nodes(job)
     errors = list(JobValidationError.objects.filter(job=job))
     not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
     only = None
@@ -133,7 +145,7 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
     if eager:
         full = Task.objects.in_bulk([r.task.pk for r in eager])
         for row in eager:
-            row.view = detail.task_view(full[row.task.pk], log_q)
+            row.view = detail.task_view(full[row.task.pk], log_q, skipped=row.skipped)
     poll_query = urlencode(
         {"v": live_token(job), "s": job.status, "rows": _rows_shape(page), **kept}
     )
@@ -228,7 +240,7 @@ def task_detail(request: HtmxHttpRequest, org: str, job: str, task: str):
         "organization": organization,
         "membership": membership,
         "job": job_obj,
-        "tv": detail.task_view(task_obj, log_q),
+        "tv": detail.task_view(task_obj, log_q, skipped=_is_skipped(job_obj, task_obj)),
         "log_q": log_q,
     }
     if request.htmx:
