@@ -273,6 +273,20 @@ def task_table(
     return page, rows
 
 
+def _box_links(
+    rows: list[TaskRow], task_url: Callable[[TaskNode], str] | None
+) -> Callable[[list[TaskNode]], dict[str, str]]:
+    """Where a graph box links: its task's details on this page of the table, else (with
+    `task_url`) the task's own page."""
+    on_page = {r.task.name: f"#{r.anchor}-details" for r in rows if r.task.name}
+    own = task_url or (lambda n: "")
+
+    def links(drawn: list[TaskNode]) -> dict[str, str]:
+        return {n.name: on_page.get(n.name) or own(n) for n in drawn if n.name}
+
+    return links
+
+
 def draw_graph(
     deps: Dependencies,
     errors: list[JobValidationError],
@@ -312,12 +326,7 @@ def job_page(
     ready for `band=N`; `only`, if given, the pks the table lists (a log search's matches)."""
     deps = analyse_dependencies(nodes)
     page, rows = task_table(deps, load_tasks, page_number, only)
-    on_page = {r.task.name: f"#{r.anchor}-details" for r in rows if r.task.name}
-
-    def links(drawn: list[TaskNode]) -> dict[str, str]:
-        own = task_url or (lambda n: "")
-        return {n.name: on_page.get(n.name) or own(n) for n in drawn if n.name}
-
+    links = _box_links(rows, task_url)
     # The workflow spec (large for a large job) only matters without tasks or with validation
     # errors to place: only then is it loaded.
     spec = job.spec if errors or not nodes else None

@@ -115,37 +115,52 @@ def _is_skipped(job: Job, task: Task) -> bool:
     return task.pk in graph.analyse_dependencies(_task_nodes(job)).skipped
 
 
-def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
-    log_q = request.GET.get("log_q", "")[:200]
-    kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
-    slug = organization.slug
-    nodes = _task_nodes(job)
-    errors = list(JobValidationError.objects.filter(job=job))
-    not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
-    only = None
-    if log_q:
-        # The search runs in the database over the logs' JSON text: a large job's logs are never
-        # loaded whole, only those of the matching tasks on the table's page.
-        logs = Task.objects.filter(job=job).annotate(logs_text=Cast("info_logs", TextField()))
-        only = set(logs.filter(logs_text__icontains=log_q).values_list("pk", flat=True))
-    page = detail.job_page(
-        job,
-        nodes,
-        errors,
-        lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
-        page_number=request.GET.get("p") or 1,
-        only=only,
-        band_number=request.GET.get("band"),
-        task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
-        expand_url="?" + (not_band + "&" if not_band else ""),
-    )
-    # Failed tasks show their error at once and a log search its matches: those few tasks are
-    # opened here (one query), every other task loads when opened.
+def _log_matches(job: Job, log_q: str) -> set[int] | None:
+    """The pks of the tasks whose logs contain `log_q` (None: no search). The search runs in the
+    database over the logs' JSON text: a large job's logs are never loaded whole."""
+    if not log_q:
+        return None
+    logs = Task.objects.filter(job=job).annotate(logs_text=Cast("info_logs", TextField()))
+    return set(logs.filter(logs_text__icontains=log_q).values_list("pk", flat=True))
+
+
+def _open_eager_rows(page: detail.JobPage, log_q: str) -> None:
+    """Failed tasks show their error at once and a log search its matches: those few tasks are
+    opened here (one query), every other task loads when opened."""
     eager = [r for r in page.rows if r.failed or log_q]
     if eager:
         full = Task.objects.in_bulk([r.task.pk for r in eager])
         for row in eager:
             row.view = detail.task_view(full[row.task.pk], log_q, skipped=row.skipped)
+
+
+def _query_without(kept: dict[str, str], param: str) -> str:
+    """The page's view parameters but one, as a query string."""
+    return urlencode({k: v for k, v in kept.items() if k != param})
+
+
+def _job_page(request, job: Job, slug: str, kept: dict[str, str], log_q: str) -> detail.JobPage:
+    not_band = _query_without(kept, "band")
+    page = detail.job_page(
+        job,
+        _task_nodes(job),
+        list(JobValidationError.objects.filter(job=job)),
+        lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
+        page_number=request.GET.get("p") or 1,
+        only=_log_matches(job, log_q),
+        band_number=request.GET.get("band"),
+        task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
+        expand_url="?" + (not_band + "&" if not_band else ""),
+    )
+    _open_eager_rows(page, log_q)
+    return page
+
+
+def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
+    log_q = request.GET.get("log_q", "")[:200]
+    kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
+    slug = organization.slug
+    page = _job_page(request, job, slug, kept, log_q)
     poll_query = urlencode(
         {"v": live_token(job), "s": job.status, "rows": _rows_shape(page), **kept}
     )
@@ -160,8 +175,8 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "token": live_token(job),
         "polling": _polling(job),
         "poll_url": reverse("job_poll", args=[slug, job.pixxel_id]) + "?" + poll_query,
-        "page_query": urlencode({k: v for k, v in kept.items() if k != "p"}),
-        "collapse_url": "?" + not_band,
+        "page_query": _query_without(kept, "p"),
+        "collapse_url": "?" + _query_without(kept, "band"),
         "synced_ago": format_duration(
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
