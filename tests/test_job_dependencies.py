@@ -3,7 +3,7 @@ cycles named and drawn, missing names flagged."""
 
 import re
 
-from pixxel_dashboard.jobs import detail
+from pixxel_dashboard.jobs import detail, graph
 from pixxel_dashboard.jobs.models import Task
 from tests.plugins.jobs import mark_synced, submit
 
@@ -11,7 +11,7 @@ LINEAR = ["Scene fetch", "Cloud mask", "Atmospheric correction", "NDVI", "Export
 
 
 def node(pk, name, depends_on=(), position=None):
-    return detail.TaskNode(
+    return graph.TaskNode(
         pk, f"id-{pk}", name, pk if position is None else position, list(depends_on), "queued"
     )
 
@@ -23,7 +23,7 @@ def test_the_order_puts_each_task_after_its_dependencies_ties_by_pixxels_order()
         node(3, "left", ["root"], position=2),
         node(4, "root", position=3),
     ]
-    deps = detail.analyse_dependencies(nodes)
+    deps = graph.analyse_dependencies(nodes)
     assert [n.name for n in deps.order] == ["root", "right", "left", "join"]
     assert deps.cycles == [] and deps.missing == []
     assert deps.layers == {4: 1, 2: 2, 3: 2, 1: 3}
@@ -31,7 +31,7 @@ def test_the_order_puts_each_task_after_its_dependencies_ties_by_pixxels_order()
 
 def test_a_cycle_is_named_and_its_tasks_still_ordered():
     nodes = [node(1, "a", ["c"]), node(2, "b", ["a"]), node(3, "c", ["b"]), node(4, "d", ["a"])]
-    deps = detail.analyse_dependencies(nodes)
+    deps = graph.analyse_dependencies(nodes)
     assert len(deps.cycles) == 1
     (sentence,) = deps.cycle_sentences
     assert re.match(r"Tasks (\w) → (\w) → (\w) → \1 form a cycle: ", sentence), sentence
@@ -41,7 +41,7 @@ def test_a_cycle_is_named_and_its_tasks_still_ordered():
 
 
 def test_a_task_depending_on_itself_is_a_cycle_of_one():
-    deps = detail.analyse_dependencies([node(1, "a", ["a"]), node(2, "b", ["a"])])
+    deps = graph.analyse_dependencies([node(1, "a", ["a"]), node(2, "b", ["a"])])
     assert deps.cycles == [["a", "a"]]
     assert deps.cycle_sentences == ["Task a depends on itself, so Pixxel cannot run it."]
     assert [n.name for n in deps.order] == ["a", "b"]
@@ -95,4 +95,4 @@ def test_a_band_of_one_very_wide_layer_draws_a_readable_part_of_it():
     assert collapsed.graph.nodes[1].status_label == "◷ 1500 of 1500"
     wide = detail.job_page(Job(), nodes, [], lambda pks: {}, band_number="2")
     assert wide.band.label == "Layer 2" and len(wide.band.tasks) == 1500
-    assert len(wide.graph.nodes) == detail.GRAPH_MAX_NODES
+    assert len(wide.graph.nodes) == graph.GRAPH_MAX_NODES

@@ -96,6 +96,48 @@ def test_a_failing_workflow_shows_failure_type_and_error_prominently(
     assert "Download results" not in body
 
 
+def test_tasks_that_will_never_run_say_skipped_in_graph_table_and_timeline(
+    acme, alice, client_for, pixxel, sandbox
+):
+    # Atmospheric correction fails: Band math and Export GeoTIFF, still "queued" at Pixxel, will
+    # never run. One word for them everywhere (the graph and table said Queued, the timeline
+    # "skipped").
+    job = finish(submit(acme, alice, pixxel, WF_FAILING, PROJECT_URBAN), sandbox)
+    body = client_for(alice).get(job.get_absolute_url()).content.decode()
+    nodes = re.findall(r'<g class="node node-(\w+)" data-node="([^"]+)"', body)
+    graph = {name: status for status, name in nodes}
+    assert graph == {
+        "Scene fetch": "succeeded",
+        "Cloud mask": "succeeded",
+        "Atmospheric correction": "failed",
+        "Band math": "skipped",
+        "Export GeoTIFF": "skipped",
+    }
+    assert body.count("⊘ Skipped</text>") == 2  # the graph boxes' status line
+    table = dict(
+        re.findall(
+            r'<th scope="row"><a href="#task-\d+-details">([^<]+)</a>.*?<span class="status '
+            r'job-st-\w+"><span aria-hidden="true">.</span> (\w+)</span>',
+            body,
+            re.S,
+        )
+    )
+    assert table["Band math"] == table["Export GeoTIFF"] == "Skipped"
+    assert table["Atmospheric correction"] == "Failed"
+    timeline = re.findall(r'<g class="tl-row tl-(\w+)">\s*<text[^>]*>. ([^<]+)</text>', body)
+    assert ("skipped", "Band math") in timeline and ("skipped", "Export GeoTIFF") in timeline
+    assert body.count('class="not-started">Skipped</text>') == 2
+    assert "Queued" not in body and "not started" not in body
+    # Opened (its own page, or the fragment the job page loads), it says the same.
+    task = job.tasks.get(name="Band math")
+    task_url = job.get_absolute_url() + f"tasks/{task.pixxel_id}/"
+    c = client_for(alice)
+    for page in (c.get(task_url), c.get(task_url, headers={"HX-Request": "true"})):
+        text = page.content.decode()
+        assert '<dt>Status</dt><dd><span class="status job-st-skipped">' in text
+        assert "⊘</span> Skipped</span>" in text and "Queued" not in text
+
+
 def test_a_validation_error_job_shows_its_errors_on_the_graph_edge(
     acme, alice, client_for, pixxel, sandbox
 ):

@@ -2,7 +2,6 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-# PlainLabels is also imported from here by jobs/forms.py (left to the submission change).
 from pixxel_dashboard.core.forms import PlainLabels
 
 from .models import Organization, Role

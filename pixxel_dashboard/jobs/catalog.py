@@ -21,7 +21,7 @@ from pixxel_dashboard.core.credits import as_credits
 from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.keys.services import client_for_organization, pixxel_answer
-from pixxel_dashboard.pixxel import FORBIDDEN, UNAUTHORIZED, PixxelClient, PixxelError
+from pixxel_dashboard.pixxel import ErrorKind, PixxelClient, PixxelError
 from pixxel_dashboard.pixxel import types as px
 
 from .forms import Choice
@@ -375,12 +375,12 @@ def _kept_workflow(
 def _key_rejected(client: PixxelClient, error: PixxelError) -> bool:
     """A 401/403 means a refused key, or only a project this key may not see: one cheap call
     (the first page of projects, which any working key may list) tells them apart."""
-    if error.kind not in (UNAUTHORIZED, FORBIDDEN):
+    if error.kind not in (ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN):
         return False
     try:
         client.list_projects(page_num=1, page_size=1)
     except PixxelError as probe:
-        return probe.kind in (UNAUTHORIZED, FORBIDDEN)
+        return probe.kind in (ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN)
     return False
 
 

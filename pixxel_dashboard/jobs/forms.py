@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from pixxel_dashboard.accounts.forms import PlainLabels
+from pixxel_dashboard.core.forms import PlainLabels
 from pixxel_dashboard.pixxel.client import id_problem
 
 from .models import Job

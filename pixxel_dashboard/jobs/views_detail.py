@@ -26,14 +26,14 @@ from django_htmx.http import HttpResponseStopPolling
 
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Role
+from pixxel_dashboard.core.durations import format_duration
 from pixxel_dashboard.core.http import HtmxHttpRequest
-from pixxel_dashboard.keys.crypto import KeyUnreadable
-from pixxel_dashboard.keys.services import NoActiveKey, client_for_organization
+from pixxel_dashboard.keys import KeyProblem
+from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import PixxelError
 from pixxel_dashboard.pixxel.client import opens_download
-from pixxel_dashboard.pixxel.parsing import format_duration
 
-from . import detail
+from . import detail, graph
 from .models import Job, JobValidationError, Status, Task
 from .sync import refresh_if_stale, sync_interval
 
@@ -100,40 +100,67 @@ def _rows_shape(page: detail.JobPage) -> str:
     return f"{page.task_count}-{zlib.crc32(pks.encode()):x}"
 
 
-def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
-    log_q = request.GET.get("log_q", "")[:200]
-    kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
-    slug = organization.slug
-    # Every task's place in the graph, `depends_on` as JSON text (decoded in one go).
+def _task_nodes(job: Job) -> list[graph.TaskNode]:
+    """Every task's place in the graph (one query; `depends_on` as JSON text, decoded in one go)."""
     rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
-    fields = [f if f != "depends_on" else "depends_json" for f in detail.NODE_FIELDS]
-    nodes = detail.task_nodes(list(rows.values_list(*fields)))
-    errors = list(JobValidationError.objects.filter(job=job))
-    not_band = urlencode({k: v for k, v in kept.items() if k != "band"})
-    only = None
-    if log_q:
-        # The search runs in the database over the logs' JSON text: a large job's logs are never
-        # loaded whole, only those of the matching tasks on the table's page.
-        logs = Task.objects.filter(job=job).annotate(logs_text=Cast("info_logs", TextField()))
-        only = set(logs.filter(logs_text__icontains=log_q).values_list("pk", flat=True))
-    page = detail.job_page(
-        job,
-        nodes,
-        errors,
-        lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
-        page_number=request.GET.get("p") or 1,
-        only=only,
-        band_number=request.GET.get("band"),
-        task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
-        expand_url="?" + (not_band + "&" if not_band else ""),
-    )
-    # Failed tasks show their error at once and a log search its matches: those few tasks are
-    # opened here (one query), every other task loads when opened.
+    fields = [f if f != "depends_on" else "depends_json" for f in graph.NODE_FIELDS]
+    return graph.task_nodes(list(rows.values_list(*fields)))
+
+
+def _is_skipped(job: Job, task: Task) -> bool:
+    """Will this task never run (skipped.py)? Only a queued task can be: only then are the job's
+    dependencies read."""
+    if task.status != Status.QUEUED:
+        return False
+    return task.pk in graph.analyse_dependencies(_task_nodes(job)).skipped
+
+
+def _log_matches(job: Job, log_q: str) -> set[int] | None:
+    """The pks of the tasks whose logs contain `log_q` (None: no search). The search runs in the
+    database over the logs' JSON text: a large job's logs are never loaded whole."""
+    if not log_q:
+        return None
+    logs = Task.objects.filter(job=job).annotate(logs_text=Cast("info_logs", TextField()))
+    return set(logs.filter(logs_text__icontains=log_q).values_list("pk", flat=True))
+
+
+def _open_eager_rows(page: detail.JobPage, log_q: str) -> None:
+    """Failed tasks show their error at once and a log search its matches: those few tasks are
+    opened here (one query), every other task loads when opened."""
     eager = [r for r in page.rows if r.failed or log_q]
     if eager:
         full = Task.objects.in_bulk([r.task.pk for r in eager])
         for row in eager:
-            row.view = detail.task_view(full[row.task.pk], log_q)
+            row.view = detail.task_view(full[row.task.pk], log_q, skipped=row.skipped)
+
+
+def _query_without(kept: dict[str, str], param: str) -> str:
+    """The page's view parameters but one, as a query string."""
+    return urlencode({k: v for k, v in kept.items() if k != param})
+
+
+def _job_page(request, job: Job, slug: str, kept: dict[str, str], log_q: str) -> detail.JobPage:
+    not_band = _query_without(kept, "band")
+    page = detail.job_page(
+        job,
+        _task_nodes(job),
+        list(JobValidationError.objects.filter(job=job)),
+        lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
+        page_number=request.GET.get("p") or 1,
+        only=_log_matches(job, log_q),
+        band_number=request.GET.get("band"),
+        task_url=lambda t: reverse("task_detail", args=[slug, job.pixxel_id, t.pixxel_id]),
+        expand_url="?" + (not_band + "&" if not_band else ""),
+    )
+    _open_eager_rows(page, log_q)
+    return page
+
+
+def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
+    log_q = request.GET.get("log_q", "")[:200]
+    kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
+    slug = organization.slug
+    page = _job_page(request, job, slug, kept, log_q)
     poll_query = urlencode(
         {"v": live_token(job), "s": job.status, "rows": _rows_shape(page), **kept}
     )
@@ -148,8 +175,8 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "token": live_token(job),
         "polling": _polling(job),
         "poll_url": reverse("job_poll", args=[slug, job.pixxel_id]) + "?" + poll_query,
-        "page_query": urlencode({k: v for k, v in kept.items() if k != "p"}),
-        "collapse_url": "?" + not_band,
+        "page_query": _query_without(kept, "p"),
+        "collapse_url": "?" + _query_without(kept, "band"),
         "synced_ago": format_duration(
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
@@ -228,7 +255,7 @@ def task_detail(request: HtmxHttpRequest, org: str, job: str, task: str):
         "organization": organization,
         "membership": membership,
         "job": job_obj,
-        "tv": detail.task_view(task_obj, log_q),
+        "tv": detail.task_view(task_obj, log_q, skipped=_is_skipped(job_obj, task_obj)),
         "log_q": log_q,
     }
     if request.htmx:
@@ -249,7 +276,7 @@ def _download(request, organization, membership, job: Job, fetch, what: str):
     """
     try:
         client, _key = client_for_organization(organization)
-    except (NoActiveKey, KeyUnreadable) as exc:
+    except KeyProblem as exc:
         messages.error(request, exc.user_message)
         return _back(job)
     try:

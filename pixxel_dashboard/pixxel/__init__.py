@@ -2,8 +2,6 @@
 
 from .client import PixxelClient
 from .errors import (
-    FORBIDDEN,
-    UNAUTHORIZED,
     ErrorKind,
     PixxelError,
     mask_key,
@@ -37,12 +35,10 @@ from .types import (
 __all__ = [
     "ErrorKind",
     "FAILED",
-    "FORBIDDEN",
     "QUEUED",
     "RUNNING",
     "STATUSES",
     "SUCCEEDED",
-    "UNAUTHORIZED",
     "UNKNOWN",
     "BlockInfo",
     "Download",

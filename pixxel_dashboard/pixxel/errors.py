@@ -23,10 +23,6 @@ class ErrorKind(StrEnum):
     INVALID_RESPONSE = "invalid_response"
 
 
-# The old module-level names, still imported by jobs/views.py (being split by another change).
-FORBIDDEN = ErrorKind.FORBIDDEN
-UNAUTHORIZED = ErrorKind.UNAUTHORIZED
-
 # Upstream messages end up in user-facing text: keep them short.
 _MAX_UPSTREAM_MESSAGE = 300
 

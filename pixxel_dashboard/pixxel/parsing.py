@@ -18,9 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pixxel_dashboard.core.credits import as_credits
-
-# format_duration is re-exported: jobs/detail.py and jobs/views_detail.py still import it from here.
-from pixxel_dashboard.core.durations import format_duration, parse_duration  # noqa: F401
+from pixxel_dashboard.core.durations import parse_duration
 
 from .errors import ErrorKind, PixxelError
 from .types import (

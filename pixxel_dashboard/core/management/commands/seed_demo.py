@@ -3,8 +3,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
+from pixxel_dashboard.keys import KeyUnreadable
 from pixxel_dashboard.keys import services as keys
-from pixxel_dashboard.keys.crypto import KeyUnreadable
 
 # A Pixxel sandbox key (the sandbox accepts any key starting with "sbx_").
 DEMO_SANDBOX_KEY = "sbx_demo_organization"
