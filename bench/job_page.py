@@ -160,7 +160,7 @@ def run() -> int:
             what
             for what, needle in (
                 ("task rows", '"jobs_task"'),
-                ("raw document", '"jobs_job"."raw"'),
+                ("raw document", '"jobs_jobdocument"'),
             )
             if needle in sql
         ]

@@ -3,7 +3,7 @@ dependency graph's layout (in bands of layers for a large job), the timeline, th
 readable inputs/results/logs of a task opened.
 
 Pure functions over rows the view loads (no queries here, except through the loader the view hands
-`job_page` and a deferred `spec`): the page's query count stays the same for 5 tasks or 2,000. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
+`job_page` and `job.spec`, read from its JobDocument only when needed): the page's query count stays the same for 5 tasks or 2,000. Geometry is computed here and drawn by templates/jobs/detail.html as inline SVG
 (classes only, no style attributes: the CSP forbids inline styles).
 """
 
