@@ -1,4 +1,4 @@
-"""Writing what Pixxel says about a job into Job, Task and JobValidationError rows.
+"""Writing what Pixxel says about a job into Job, JobDocument, Task and JobValidationError rows.
 
 Used by submission, import and sync alike. One transaction per job, the Job row locked, tasks
 upserted on (job, Pixxel task id): concurrent syncs of one job never duplicate a task, and an older
