@@ -48,6 +48,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The job page at scale (10 vs 2,000 tasks): figures and verdicts for docs/performance.md.
+bench: export DEBUG ?= true
 bench: $(VENV)/.dev
 	$(PY) bench/job_page.py
 

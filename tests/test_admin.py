@@ -40,3 +40,7 @@ def test_a_jobs_admin_page_shows_its_tasks(admin_client_with_data):
     client, job = admin_client_with_data
     page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
     assert job.pixxel_id in page and job.tasks.first().name in page
+    # Pixxel's document as stored, read only (it lives in a table of its own).
+    assert "Pixxel&#x27;s job document" in page
+    assert "&quot;status&quot;: &quot;queued&quot;" in page
+    assert 'name="document-0-raw"' not in page

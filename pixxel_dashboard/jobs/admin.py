@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from pixxel_dashboard.core.credits import credits_display
 
-from .models import Job, JobValidationError, Project, Submission, Task, Workflow
+from .models import Job, JobDocument, JobValidationError, Project, Submission, Task, Workflow
 
 
 class TaskInline(admin.TabularInline):
@@ -17,6 +17,16 @@ class ValidationErrorInline(admin.TabularInline):
     model = JobValidationError
     extra = 0
     readonly_fields = ("component_name", "from_component", "to_component", "err", "reason")
+
+
+class DocumentInline(admin.StackedInline):
+    """Pixxel's job document and workflow spec, as stored (read only: syncs overwrite them)."""
+
+    model = JobDocument
+    verbose_name = verbose_name_plural = "Pixxel's job document"
+    fields = readonly_fields = ("raw", "spec")
+    can_delete = False
+    classes = ("collapse",)
 
 
 @admin.register(Job)
@@ -34,7 +44,7 @@ class JobAdmin(admin.ModelAdmin):
     search_fields = ("pixxel_id", "workflow_pixxel_id", "organization__name")
     list_select_related = ("organization", "submitted_by")
     raw_id_fields = ("project", "workflow", "submitted_by", "api_key", "repeat_of")
-    inlines = [TaskInline, ValidationErrorInline]
+    inlines = [DocumentInline, TaskInline, ValidationErrorInline]
 
     @admin.display(description="cost", ordering="cost")
     def cost_shown(self, job):

@@ -2,8 +2,9 @@
 job's bands) and the timeline (graph.py, timeline.py), the header's times, and readable inputs,
 results and logs of a task opened.
 
-No queries here, except through the loader the view hands `job_page` and a deferred `spec`: the
-page's query count stays the same for 5 tasks or 2,000.
+No queries here, except through the loader the view hands `job_page` and `job.spec` (read from the
+job's JobDocument only when a graph needs it): the page's query count stays the same for 5 tasks or
+2,000.
 """
 
 from __future__ import annotations

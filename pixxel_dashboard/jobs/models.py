@@ -131,8 +131,7 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     exec_created_at = models.DateTimeField(null=True, blank=True)
     exec_updated_at = models.DateTimeField(null=True, blank=True)
-    spec = models.JSONField(null=True, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    # Pixxel's job document and the workflow spec live in JobDocument (see there).
     # The ids we submitted to are authoritative; a different workflow id in Pixxel's answer is kept
     # here to be shown as a warning, never used to reach the job.
     reported_workflow_id = models.CharField(max_length=200, blank=True)
@@ -187,10 +186,48 @@ class Job(models.Model):
         return STATUS_ICONS.get(self.status, "?")
 
     @property
+    def raw(self) -> dict:
+        """Pixxel's job document as last stored (one query; the page and its poll never read it)."""
+        document = self._document
+        return document.raw if document else {}
+
+    @property
+    def spec(self):
+        """The job's workflow spec as Pixxel sent it (decoded), or None."""
+        document = self._document
+        return document.spec if document else None
+
+    @property
+    def _document(self) -> "JobDocument | None":
+        try:
+            return self.document
+        except JobDocument.DoesNotExist:
+            return None
+
+    @property
     def reported_notes(self) -> list[str]:
         """What Pixxel said that the page shows as unknown or clamped, the job's before its tasks'."""
         notes = self.pixxel_notes or {}
         return [*notes.get("job", ()), *notes.get("tasks", ())]
+
+
+class JobDocument(models.Model):
+    """A job's raw Pixxel document and workflow spec: MBs for a 2,000-task job, never shown.
+
+    Kept out of the Job row so that reading the row (every poll of the live page) never touches
+    them: SQLite stores a row's columns in sequence, and with the document inside, the columns
+    after it could only be reached by walking its overflow pages. Written by `persist.save_job`,
+    read when a sync compares Pixxel's answer with what is stored.
+    """
+
+    job = models.OneToOneField(
+        Job, on_delete=models.CASCADE, primary_key=True, related_name="document"
+    )
+    spec = models.JSONField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return f"Pixxel's document of job {self.job_id}"
 
 
 class Task(models.Model):

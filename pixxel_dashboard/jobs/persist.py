@@ -1,4 +1,4 @@
-"""Writing what Pixxel says about a job into Job, Task and JobValidationError rows.
+"""Writing what Pixxel says about a job into Job, JobDocument, Task and JobValidationError rows.
 
 Used by submission, import and sync alike. One transaction per job, the Job row locked, tasks
 upserted on (job, Pixxel task id): concurrent syncs of one job never duplicate a task, and an older
@@ -11,7 +11,7 @@ from django.db import transaction
 
 from pixxel_dashboard.pixxel import types as px
 
-from .models import Job, JobValidationError, Task
+from .models import Job, JobDocument, JobValidationError, Task
 
 
 def _credits(value) -> Decimal | None:
@@ -65,8 +65,6 @@ def _job_fields(parsed: px.Job) -> dict:
         "finished_at": parsed.finished_at,
         "exec_created_at": parsed.exec_created_at,
         "exec_updated_at": parsed.exec_updated_at,
-        "spec": parsed.spec.value,
-        "raw": parsed.raw,
     }
 
 
@@ -125,6 +123,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             .first()
         )
         fields = _job_fields(parsed)
+        document = {"raw": parsed.raw, "spec": parsed.spec.value}
         if job is None:
             ours = local.pop("workflow_pixxel_id", "") or parsed.workflow_id or ""
             job = Job.objects.create(
@@ -137,9 +136,12 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
                 **fields,
                 **local,
             )
+            job.document = JobDocument.objects.create(job=job, **document)
             _replace_children(job, parsed)
             return job, True
-        if job.raw == parsed.raw:
+        # What changed is told by Pixxel's document as stored (the row's own columns are derived).
+        stored = job.raw
+        if stored == parsed.raw:
             return job, False
         # A stale answer (e.g. a slow request overtaken by a newer one) must not win.
         if (
@@ -148,15 +150,16 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             and parsed.updated_at < job.pixxel_updated_at
         ):
             return job, False
-        if not parsed.tasks and job.raw.get("tasks"):
+        if not parsed.tasks and stored.get("tasks"):
             # list-jobs answers carry no tasks: keep the ones we have.
-            fields["raw"] = {**parsed.raw, "tasks": job.raw.get("tasks")}
+            document["raw"] = {**parsed.raw, "tasks": stored.get("tasks")}
         fields["reported_workflow_id"] = _reported_workflow_id(parsed, job.workflow_pixxel_id)
         fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1
         job.save()
+        job.document, _ = JobDocument.objects.update_or_create(job=job, defaults=document)
         _replace_children(job, parsed)
         return job, True
 

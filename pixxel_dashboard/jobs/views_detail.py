@@ -49,11 +49,11 @@ VIEW_PARAMS = ("log_q", "p", "band")
 
 
 def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER, *, light: bool = False):
-    """The org's job, without its raw Pixxel document (MBs for a large job, never shown) or its
-    workflow spec (loaded if a graph needs it); `light` (the poll): only what tells whether
-    anything changed."""
+    """The org's job row: its raw Pixxel document and workflow spec (MBs for a large job) are
+    not in it but in its JobDocument, read only if a graph needs the spec; `light` (the poll):
+    only what tells whether anything changed."""
     organization, membership = get_org_for_user(request, org, role=role)
-    rows = Job.objects.select_related("organization").defer("raw", "spec")
+    rows = Job.objects.select_related("organization")
     if not light:
         rows = rows.select_related("submitted_by", "workflow")
     job = get_object_or_404(rows, organization=organization, pixxel_id=job_id)
@@ -224,10 +224,8 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
         # trigger left.
         final = render(request, TEMPLATE + "#poller", {"job": job_obj, "oob": True})
         return _stop_polling(final)
-    job_obj = (
-        Job.objects.select_related("organization", "submitted_by", "workflow")
-        .defer("raw", "spec")
-        .get(pk=job_obj.pk)
+    job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
+        pk=job_obj.pk
     )
     context = _context(request, organization, membership, job_obj, oob=True)
     context["announce"] = request.GET.get("s") != job_obj.status
