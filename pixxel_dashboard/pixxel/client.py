@@ -281,7 +281,7 @@ class PixxelClient:
         self,
         workflow_id: str,
         status: str | None = None,
-        id: str | None = None,  # noqa: A002 - the API's own filter name
+        id: str | None = None,  # the API's own filter name
         created_by: str | None = None,
         created_on: str | None = None,
     ) -> list[Job]:

@@ -527,5 +527,5 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, Any]:
         if message is None:
             message = error.get("msg") or error.get("detail")
         return as_str(error.get("code")), as_str(message), error.get("details")
-    except Exception:  # noqa: BLE001 - an error body must never mask the error itself
+    except Exception:  # an error body must never mask the error itself
         return None, None, None

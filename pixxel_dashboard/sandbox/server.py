@@ -60,7 +60,7 @@ class _RequestHandler(WSGIRequestHandler):
         self.connection.close()
         logger.info("sandbox: reset the connection of %s", self.requestline)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's signature
+    def log_message(self, format: str, *args: Any) -> None:  # wsgiref's signature
         # Request line and status only: never headers (they carry the API key).
         logger.debug("sandbox: " + format, *args)
 
