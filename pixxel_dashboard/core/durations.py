@@ -26,8 +26,8 @@ _CLOCK = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
 def parse_duration(value: Any) -> float | None:
     """Seconds from a Go duration ("1m23s", "1h2m3.5s", "350ms"), "HH:MM:SS", or plain seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        number = float(value)
+        return number if math.isfinite(number) and number >= 0 else None
     if not isinstance(value, str):
         return None
     text = value.strip().replace(" ", "")

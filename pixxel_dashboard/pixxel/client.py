@@ -12,14 +12,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
 from django.conf import settings
-from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_delay
+from tenacity import Future, RetryCallState, Retrying, stop_after_attempt, stop_before_delay
 from urllib3.util.retry import Retry
 
 from . import parsing
@@ -228,7 +227,7 @@ class PixxelClient:
         **filters: str | None,
     ) -> tuple[list[Workflow], Pagination]:
         """One page of workflows; `filters` are further query params (id, created_by, ...)."""
-        params = {"project_id": project_id, "name": name, **filters}
+        params: dict[str, Any] = {"project_id": project_id, "name": name, **filters}
         params.update(offset=offset, limit=limit)
         page = self._call("GET", "/v0/workflows", parsing.parse_workflow_list, params=params)
         return page.workflows, page.pagination
