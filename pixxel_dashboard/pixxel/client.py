@@ -306,7 +306,7 @@ class PixxelClient:
         return self._call(
             "GET",
             f"/v0/workflows/{_seg(workflow_id)}/jobs/{_seg(job_id)}",
-            parsing.parse_job,
+            _with_id(parsing.parse_job, "job"),
         )
 
     def download_job(self, workflow_id: str, job_id: str) -> Download:

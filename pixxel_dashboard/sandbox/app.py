@@ -38,12 +38,13 @@ FAULTS = (
     "slow",
     "sample-workflow-id",
     "impossible-values",
+    "job-without-id",
     "insecure-link",
     "created-then-500",
 )
 # Faults that answer normally but rewrite the job objects in the answer (as the documented sample
 # does, or as a confused server might): legal JSON, odd content.
-ODD_JOB_FAULTS = ("sample-workflow-id", "impossible-values")
+ODD_JOB_FAULTS = ("sample-workflow-id", "impossible-values", "job-without-id")
 RANDOM_FAULTS = ("500", "502-html", "429", "malformed-json", "slow")
 ENCODINGS = ("json", "bytes", "base64")
 MAX_STATS = 1000
@@ -177,6 +178,9 @@ def _headers_from_environ(environ: dict[str, Any]) -> dict[str, str]:
 def _odd_job(job: dict[str, Any], fault: str) -> None:
     if fault == "sample-workflow-id":
         job["workflow_id"] = "<string>"  # what Pixxel's documented sample literally says
+        return
+    if fault == "job-without-id":
+        del job["id"]
         return
     job.update(progress="150%", cost=-5, created_at="<string>", time_taken="<string>")
     for task in job.get("tasks") or []:
