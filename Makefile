@@ -41,6 +41,8 @@ test: export DEBUG ?= true
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# Types (config in pyproject.toml); django-stubs imports the settings, hence DEBUG above.
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	@# Browser tests use Debian's Chromium: installed here with apt-get as root or with sudo, else
 	@# Playwright's own download; otherwise one sentence says what to install (exit 1).

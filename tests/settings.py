@@ -8,4 +8,4 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from pixxel_dashboard.settings import *  # noqa: E402, F403
+from pixxel_dashboard.settings import *  # noqa: F403

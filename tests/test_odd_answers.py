@@ -337,3 +337,20 @@ def test_a_stored_id_the_client_refuses_stops_the_sync_without_a_request(
     sync_job(job, force=True)
     assert job.sync_stopped and "not a valid Pixxel id" in job.last_sync_error
     assert sandbox.stats()["total"] == before
+
+
+def test_a_job_answer_without_its_id_is_a_failed_sync_not_another_job(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(30)
+    sandbox.inject("job-without-id", method="GET", path_contains="/jobs/")
+    assert sync_job(job, force=True)
+    assert Job.objects.count() == 1
+    assert job.sync_failures == 1 and not job.sync_stopped
+    assert job.last_sync_error == (
+        "Pixxel sent a response the dashboard could not understand. Try again later; if it keeps "
+        "happening, tell the dashboard's administrators."
+    )
+    # The next whole answer is stored as usual.
+    sandbox.advance(30)
+    assert sync_job(job, force=True)
+    assert job.sync_failures == 0 and job.last_sync_error == "" and job.last_synced_at

@@ -247,7 +247,7 @@ def test_it_treats_a_missing_status_as_unknown_and_still_open():
         ("2h", 7200),
         ("1.5h", 5400),
         ("1500us", 0.0015),
-        ("1500µs", 0.0015),  # noqa: RUF001 - Go's micro sign
+        ("1500µs", 0.0015),  # Go's micro sign
         ("42", 42),
         ("42.5", 42.5),
         (42, 42),

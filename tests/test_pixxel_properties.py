@@ -59,38 +59,50 @@ interesting_strings = st.sampled_from(
 )
 
 
+# Leaf types: what any value of the type may be, plus the odd ones the parser must survive.
+scalar_strategies = {
+    "string": st.text(max_size=12) | interesting_strings,
+    "integer": st.integers(-(2**40), 2**40),
+    "number": st.floats(allow_nan=False, allow_infinity=False) | st.integers(0, 100),
+    "boolean": st.booleans(),
+}
+
+
 def strategy_for(schema: dict, depth: int = 0) -> st.SearchStrategy:
     if "$ref" in schema:
         return strategy_for(resolve(schema["$ref"]), depth)
     if "allOf" in schema:
-        merged: dict = {"type": "object", "properties": {}}
-        for part in schema["allOf"]:
-            part = resolve(part["$ref"]) if "$ref" in part else part
-            merged["properties"].update(part.get("properties", {}))
-        return strategy_for(merged, depth)
+        return strategy_for(merged_all_of(schema["allOf"]), depth)
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        properties = schema.get("properties")
-        if not properties or depth > 4:
-            return st.dictionaries(st.text(max_size=5), any_json, max_size=3)
-        return st.fixed_dictionaries(
-            {}, optional={name: strategy_for(sub, depth + 1) for name, sub in properties.items()}
-        )
+        return object_strategy(schema.get("properties"), depth)
     if kind == "array":
-        items = schema.get("items", {})
-        if items.get("type") == "integer":
-            # Raw-JSON fields: byte values most of the time, any integers sometimes.
-            return st.lists(st.integers(0, 255), max_size=12) | st.lists(st.integers(), max_size=3)
-        return st.lists(strategy_for(items, depth + 1), max_size=3)
-    if kind == "string":
-        return st.text(max_size=12) | interesting_strings
-    if kind == "integer":
-        return st.integers(-(2**40), 2**40)
-    if kind == "number":
-        return st.floats(allow_nan=False, allow_infinity=False) | st.integers(0, 100)
-    if kind == "boolean":
-        return st.booleans()
-    return any_json  # `{}`: anything goes (e.g. error details)
+        return array_strategy(schema.get("items", {}), depth)
+    # `{}`: anything goes (e.g. error details)
+    return scalar_strategies.get(kind, any_json)
+
+
+def merged_all_of(parts: list) -> dict:
+    merged: dict = {"type": "object", "properties": {}}
+    for part in parts:
+        part = resolve(part["$ref"]) if "$ref" in part else part
+        merged["properties"].update(part.get("properties", {}))
+    return merged
+
+
+def object_strategy(properties: dict | None, depth: int) -> st.SearchStrategy:
+    if not properties or depth > 4:
+        return st.dictionaries(st.text(max_size=5), any_json, max_size=3)
+    return st.fixed_dictionaries(
+        {}, optional={name: strategy_for(sub, depth + 1) for name, sub in properties.items()}
+    )
+
+
+def array_strategy(items: dict, depth: int) -> st.SearchStrategy:
+    if items.get("type") == "integer":
+        # Raw-JSON fields: byte values most of the time, any integers sometimes.
+        return st.lists(st.integers(0, 255), max_size=12) | st.lists(st.integers(), max_size=3)
+    return st.lists(strategy_for(items, depth + 1), max_size=3)
 
 
 def paths_in(doc, prefix=()):

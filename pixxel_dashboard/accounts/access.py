@@ -29,8 +29,9 @@ def get_org_for_user(
     # The organization a user last worked in is "current": `/` and the switcher follow it.
     if request.session.get(CURRENT_ORG_SESSION_KEY) != slug:
         request.session[CURRENT_ORG_SESSION_KEY] = slug
-    request.organization = membership.organization
-    request.membership = membership
+    # For the context processor (the organization switcher); HttpRequest's stubs do not declare them.
+    request.organization = membership.organization  # type: ignore[attr-defined]
+    request.membership = membership  # type: ignore[attr-defined]
     return membership.organization, membership
 
 

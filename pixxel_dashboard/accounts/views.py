@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from pixxel_dashboard.core.http import HtmxHttpRequest
+from pixxel_dashboard.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 
 from . import services, verification
 from .access import current_membership, get_org_for_user
@@ -214,7 +214,7 @@ def verify_email(request: HtmxHttpRequest, uidb64: str, token: str):
 
 @login_required
 @require_POST
-def resend_verification(request: HtmxHttpRequest):
+def resend_verification(request: AuthenticatedHttpRequest):
     if verification.resend(request, request.user):
         messages.success(request, f"We sent the link again to {request.user.email}.")
     else:

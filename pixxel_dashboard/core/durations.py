@@ -11,23 +11,23 @@ from typing import Any
 _GO_UNITS = {
     "ns": 1e-9,
     "us": 1e-6,
-    "µs": 1e-6,  # noqa: RUF001 - Go writes the micro sign
-    "μs": 1e-6,  # noqa: RUF001 - and some writers the Greek mu
+    "µs": 1e-6,  # Go writes the micro sign
+    "μs": 1e-6,  # and some writers the Greek mu
     "ms": 1e-3,
     "s": 1.0,
     "m": 60.0,
     "h": 3600.0,
 }
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")  # noqa: RUF001
-_GO_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")  # noqa: RUF001
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _CLOCK = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
 
 
 def parse_duration(value: Any) -> float | None:
     """Seconds from a Go duration ("1m23s", "1h2m3.5s", "350ms"), "HH:MM:SS", or plain seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        number = float(value)
+        return number if math.isfinite(number) and number >= 0 else None
     if not isinstance(value, str):
         return None
     text = value.strip().replace(" ", "")

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -34,7 +36,7 @@ def validate_pixxel_id(value: str) -> None:
         )
 
 
-def chosen_ids(params) -> tuple[str, str]:
+def chosen_ids(params: Mapping[str, Any]) -> tuple[str, str]:
     """(project id, workflow id) from a query or form: a typed id wins over the picked one."""
     project = params.get("project_id") or params.get("project") or ""
     workflow = params.get("workflow_id") or params.get("workflow") or ""
@@ -53,7 +55,7 @@ class Choice:
 
     @classmethod
     def from_params(
-        cls, params: QueryDict, repeat_of: Job | None = None, search: bool = True
+        cls, params: Mapping[str, Any], repeat_of: Job | None = None, search: bool = True
     ) -> Choice:
         """What `params` chose; a job being run again fills in what they leave out."""
         project_id, workflow_id = chosen_ids(params)
@@ -87,8 +89,9 @@ class SubmitJobForm(PlainLabels, forms.Form):
         label="Submit anyway: I have read the validation errors", required=False
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         data["project_pixxel_id"], data["workflow_pixxel_id"] = chosen_ids(data)
         for what in ("project", "workflow"):
             chosen = data[f"{what}_pixxel_id"]
@@ -121,7 +124,7 @@ class SubmitJobForm(PlainLabels, forms.Form):
     def again(self, keep_token: bool = False) -> SubmitJobForm:
         """The member's input with its errors, to show again. A fresh token unless nothing was
         attempted: retrying after a failure must be a deliberate new submission."""
-        data = self.data.copy()
+        data = cast(QueryDict, self.data).copy()  # bound from request.POST
         if not keep_token:
             data["token"] = new_token()
         form = type(self)(data)

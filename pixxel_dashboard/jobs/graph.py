@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
@@ -68,21 +69,21 @@ MAX_CYCLES = 50  # cycles named on the page; more than that is one broken graph,
 
 
 @dataclass
-class Ordering:
+class Ordering[N: Hashable]:
     """graphlib's sorter over `parents` (node → the nodes it depends on) without the `cut` edges;
     `sorter` is None when more than MAX_CYCLES cycles were found (then nothing is ordered)."""
 
-    sorter: TopologicalSorter | None
-    parents: dict[Any, list[Any]]
-    cycles: list[list[Any]]  # each [a, b, …, a]: b depends on a, …, a depends on the last
-    cut: set[tuple[Any, Any]]  # (dependency, dependent): one edge per cycle, set aside
+    sorter: TopologicalSorter[N] | None
+    parents: dict[N, list[N]]
+    cycles: list[list[N]]  # each [a, b, …, a]: b depends on a, …, a depends on the last
+    cut: set[tuple[N, N]]  # (dependency, dependent): one edge per cycle, set aside
 
 
-def order_breaking_cycles(parents: dict[Hashable, list[Hashable]]) -> Ordering:
+def order_breaking_cycles[N: Hashable](parents: dict[N, list[N]]) -> Ordering[N]:
     """`graphlib` orders the nodes and names each cycle (its `CycleError`); one edge of each cycle
     is set aside so the rest still orders (a cycle's nodes then follow their other parents)."""
-    cycles: list[list[Any]] = []
-    cut: set[tuple[Any, Any]] = set()
+    cycles: list[list[N]] = []
+    cut: set[tuple[N, N]] = set()
     graph = parents
     while True:
         sorter = TopologicalSorter(graph)
@@ -99,11 +100,13 @@ def order_breaking_cycles(parents: dict[Hashable, list[Hashable]]) -> Ordering:
         return Ordering(sorter, graph, cycles, cut)
 
 
-def walk(ordering: Ordering, rank: Callable[[Any], Any] | None = None) -> tuple[list, dict]:
+def walk[N: Hashable](
+    ordering: Ordering[N], rank: Callable[[N], Any] | None = None
+) -> tuple[list[N], dict[N, int]]:
     """(nodes in order, node → 1-based layer: one below its deepest parent). Nodes ready together
     come in `rank` order."""
-    order: list = []
-    layer: dict = {}
+    order: list[N] = []
+    layer: dict[N, int] = {}
     sorter = ordering.sorter
     while sorter is not None and sorter.is_active():
         ready = sorter.get_ready()
@@ -347,7 +350,9 @@ def drawn_names_and_edges(
 
 
 def layer_rows(
-    names: list[str], edges: Iterable[tuple[str, str]], cut: set[tuple[str, str]] = frozenset()
+    names: list[str],
+    edges: Iterable[tuple[str, str]],
+    cut: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> list[list[str]]:
     """The names by layer, top first (longest path: one layer below the deepest parent), each
     layer in `names` order. `cut` edges (set aside to break cycles) are drawn against the flow;
@@ -444,7 +449,7 @@ def _back_curve(a: GraphNode, b: GraphNode, index: int) -> tuple[str, float, flo
 def draw_edges(
     edges: list[tuple[str, str]],
     nodes: dict[str, GraphNode],
-    cycle_edges: set[tuple[str, str]] = frozenset(),
+    cycle_edges: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> tuple[dict[tuple[str, str], GraphEdge], float]:
     """Each edge from its dependency down to its dependent, keyed (source, target); an edge
     against the flow (a cycle, a task depending on itself) goes round the right-hand side, so it
@@ -609,9 +614,9 @@ class Band:
                 return status
         if statuses == {Status.SUCCEEDED}:
             return Status.SUCCEEDED
-        for status in (Status.QUEUED, SKIPPED.status):
-            if status in statuses:
-                return status
+        for waiting in (Status.QUEUED, SKIPPED.status):
+            if waiting in statuses:
+                return waiting
         return Status.UNKNOWN
 
     @property

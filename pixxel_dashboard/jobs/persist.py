@@ -116,6 +116,8 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
     leaves tasks alone. The workflow id we sent (`workflow_pixxel_id`) is the one the job is filed
     under and reached by; Pixxel's `workflow_id` only fills in when we have none.
     """
+    if not parsed.id:  # the client refuses such an answer (INVALID_RESPONSE) before it gets here
+        raise ValueError("a Pixxel job without an id cannot be saved")
     with transaction.atomic():
         job = (
             Job.objects.select_for_update()

@@ -165,7 +165,10 @@ def claim(req: SubmitRequest) -> tuple[Submission, bool]:
                 confirmed_validation_errors=req.confirmed_validation_errors,
             )
     except IntegrityError:
-        return existing_submission(req.organization, req.token), False
+        existing = existing_submission(req.organization, req.token)
+        if existing is None:  # not the token's uniqueness: some other constraint failed
+            raise
+        return existing, False
     return submission, True
 
 

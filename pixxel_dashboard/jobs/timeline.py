@@ -7,6 +7,7 @@ as inline SVG (classes only: the CSP forbids inline styles).
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -97,6 +98,8 @@ class Axis:
         return PLOT_W / self.total
 
     def x(self, moment: datetime) -> float:
+        if self.t0 is None:  # no task has started: nothing is drawn, the left edge will do
+            return LABEL_W
         return LABEL_W + (moment - self.t0).total_seconds() * self.scale
 
     def width(self, start: datetime, end: datetime, least: float) -> float:
@@ -185,7 +188,7 @@ def build_timeline(
     job: Job,
     ordered: list[Task],
     bounds: tuple[datetime | None, datetime | None] = (None, None),
-    skipped: set[int] = frozenset(),
+    skipped: AbstractSet[int] = frozenset(),
 ) -> Timeline:
     """The tasks' bars on one time axis; `bounds` (the job's start and end) widen it to the whole
     job when only some of its tasks are drawn (one page of a long job); `skipped`: the pks of

@@ -70,7 +70,9 @@ def import_jobs(request: HtmxHttpRequest, org: str) -> HttpResponse:
     back = reverse("job_list", args=[organization.slug])
     if not form.is_valid():
         typed = [
-            error for field in ("workflow_id", "project_id") for error in form.errors.get(field, ())
+            str(error)  # an ErrorList yields its messages (the stubs say ValidationError too)
+            for field in ("workflow_id", "project_id")
+            for error in form.errors.get(field, ())
         ]
         if form.data.get("workflow_id", "").strip() and typed:
             messages.error(request, f"Nothing imported. {' '.join(typed)}")

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
-from pixxel_dashboard.core.http import HtmxHttpRequest
+from pixxel_dashboard.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 
 from . import catalog, submission
 from .forms import CONFIRM_VALIDATION_ERRORS, Choice, SubmitJobForm, new_token, same_token
@@ -48,7 +48,7 @@ FORM_AGAIN_STATUS = {
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def submit_job(request: HtmxHttpRequest, org: str) -> HttpResponse:
+def submit_job(request: AuthenticatedHttpRequest, org: str) -> HttpResponse:
     organization, membership = get_org_for_user(request, org, role=Role.MEMBER)
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -129,7 +129,7 @@ def _job_to_run_again(organization: Organization, pixxel_id: str) -> Job | None:
     return get_object_or_404(Job, organization=organization, pixxel_id=pixxel_id)
 
 
-def _submit(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
+def _submit(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     """A submission: the form is read here, the service decides, the outcome picks the answer."""
     form = SubmitJobForm(request.POST)
     with catalog.Connection(membership.organization) as pixxel:
@@ -143,7 +143,7 @@ def _submit(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
 
 
 def _order(
-    request: HtmxHttpRequest, membership: Membership, form: SubmitJobForm
+    request: AuthenticatedHttpRequest, membership: Membership, form: SubmitJobForm
 ) -> submission.Order:
     data = form.cleaned_data
     repeat_of = None

@@ -12,14 +12,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
 from django.conf import settings
-from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_delay
+from tenacity import Future, RetryCallState, Retrying, stop_after_attempt, stop_before_delay
 from urllib3.util.retry import Retry
 
 from . import parsing
@@ -228,7 +227,7 @@ class PixxelClient:
         **filters: str | None,
     ) -> tuple[list[Workflow], Pagination]:
         """One page of workflows; `filters` are further query params (id, created_by, ...)."""
-        params = {"project_id": project_id, "name": name, **filters}
+        params: dict[str, Any] = {"project_id": project_id, "name": name, **filters}
         params.update(offset=offset, limit=limit)
         page = self._call("GET", "/v0/workflows", parsing.parse_workflow_list, params=params)
         return page.workflows, page.pagination
@@ -281,7 +280,7 @@ class PixxelClient:
         self,
         workflow_id: str,
         status: str | None = None,
-        id: str | None = None,  # noqa: A002 - the API's own filter name
+        id: str | None = None,  # the API's own filter name
         created_by: str | None = None,
         created_on: str | None = None,
     ) -> list[Job]:
@@ -307,7 +306,7 @@ class PixxelClient:
         return self._call(
             "GET",
             f"/v0/workflows/{_seg(workflow_id)}/jobs/{_seg(job_id)}",
-            parsing.parse_job,
+            _with_id(parsing.parse_job, "job"),
         )
 
     def download_job(self, workflow_id: str, job_id: str) -> Download:

@@ -7,6 +7,7 @@ Messages are built here from known parts only (kind, status, upstream code/messa
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorKind(StrEnum):
@@ -59,7 +60,7 @@ class PixxelError(Exception):
         *,
         status: int | None = None,
         code: str | None = None,
-        details: object = None,
+        details: Any = None,  # any JSON value: Pixxel's error body says what
         retry_after: float | None = None,
         timeout: float | None = None,
         method: str | None = None,
@@ -89,7 +90,7 @@ class PixxelError(Exception):
         return default_user_message(self)
 
     def __str__(self) -> str:
-        parts = [self.kind]
+        parts: list[str] = [self.kind]
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}")
         if self.status is not None:

@@ -164,9 +164,9 @@ def parse_raw_json(value: Any) -> RawJSON:
         data = bytes(value)
         return RawJSON(_decode_bytes(data), value, "bytes")
     if isinstance(value, str):
-        data = _b64decode(value)
-        if data is not None:
-            decoded = _decode_bytes(data)
+        unpacked = _b64decode(value)
+        if unpacked is not None:
+            decoded = _decode_bytes(unpacked)
             if not isinstance(decoded, bytes) and _looks_decoded(decoded):
                 return RawJSON(decoded, value, "base64")
         # Not base64 (or base64 of binary junk): an embedded JSON string.
@@ -527,5 +527,5 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, Any]:
         if message is None:
             message = error.get("msg") or error.get("detail")
         return as_str(error.get("code")), as_str(message), error.get("details")
-    except Exception:  # noqa: BLE001 - an error body must never mask the error itself
+    except Exception:  # an error body must never mask the error itself
         return None, None, None

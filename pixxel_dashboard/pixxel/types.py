@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 QUEUED = "queued"
@@ -94,7 +95,7 @@ class Workflow:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     # Only in the single-workflow answer:
-    estimated_cost: int | float | None = None
+    estimated_cost: Decimal | None = None  # credits, bounded (core.credits.as_credits)
     spec: RawJSON = field(default_factory=RawJSON, repr=False)
     val_errors: list[ValError] = field(default_factory=list)
     raw: dict = field(default_factory=dict, repr=False)
@@ -157,7 +158,7 @@ class Job:
     status: str = UNKNOWN  # normalised: one of STATUSES
     status_raw: str | None = None
     progress: int | float | None = None  # percent, from "45%"
-    cost: int | float | None = None  # credits
+    cost: Decimal | None = None  # credits, bounded (core.credits.as_credits)
     estimated_duration: int | float | None = None  # seconds
     time_taken: str | None = None
     time_taken_seconds: float | None = None

@@ -38,12 +38,13 @@ FAULTS = (
     "slow",
     "sample-workflow-id",
     "impossible-values",
+    "job-without-id",
     "insecure-link",
     "created-then-500",
 )
 # Faults that answer normally but rewrite the job objects in the answer (as the documented sample
 # does, or as a confused server might): legal JSON, odd content.
-ODD_JOB_FAULTS = ("sample-workflow-id", "impossible-values")
+ODD_JOB_FAULTS = ("sample-workflow-id", "impossible-values", "job-without-id")
 RANDOM_FAULTS = ("500", "502-html", "429", "malformed-json", "slow")
 ENCODINGS = ("json", "bytes", "base64")
 MAX_STATS = 1000
@@ -178,9 +179,21 @@ def _odd_job(job: dict[str, Any], fault: str) -> None:
     if fault == "sample-workflow-id":
         job["workflow_id"] = "<string>"  # what Pixxel's documented sample literally says
         return
+    if fault == "job-without-id":
+        del job["id"]
+        return
     job.update(progress="150%", cost=-5, created_at="<string>", time_taken="<string>")
     for task in job.get("tasks") or []:
         task.update(progress=250, finished_at="<string>", time_taken="-3s")
+
+
+def _insecure_link(response: Response) -> Response:
+    body = json.loads(response.body)
+    if isinstance(body, dict) and "signed_url" in body:
+        # The same file, offered over plain http from another host.
+        body["signed_url"] = "http://downloads.example.invalid/" + body["signed_url"]
+        return json_response(200, body)
+    return response
 
 
 def _rewrite_jobs(response: Response, fault: str) -> Response:
@@ -357,6 +370,15 @@ class SandboxApp:
 
     def _api(self, request: Request, environ: dict[str, Any]) -> Response:
         template, handler, path_known = self._route(request)
+        self._record(request, template)
+        fault = self._pick_fault(request)
+        early = self._fault_before_handling(fault, environ)
+        if early is not None:
+            return early
+        response = self._dispatch(request, template, handler, path_known)
+        return self._fault_after_handling(fault, response)
+
+    def _record(self, request: Request, template: str | None) -> None:
         with self._lock:
             self._total += 1
             self._by_route[f"{request.method} {template or request.path}"] += 1
@@ -373,7 +395,9 @@ class SandboxApp:
                     "route": template,
                 }
             )
-        fault = self._pick_fault(request)
+
+    def _fault_before_handling(self, fault: str | None, environ: dict[str, Any]) -> Response | None:
+        """The faults that answer instead of the handler (or delay it); None lets it run."""
         if fault is not None and fault not in FAULTS:
             return error(
                 400,
@@ -399,9 +423,10 @@ class SandboxApp:
             return response
         if fault == "slow":
             self.stopping.wait(self.slow_seconds)
+        return None
 
-        response = self._dispatch(request, template, handler, path_known)
-
+    def _fault_after_handling(self, fault: str | None, response: Response) -> Response:
+        """The faults that spoil (or delay) the answer to a request that has been handled."""
         if fault == "timeout":
             # The request has been handled (a POST has created its job): only the answer is late.
             self.stopping.wait(self.stall_seconds)
@@ -415,11 +440,7 @@ class SandboxApp:
         elif fault in ODD_JOB_FAULTS and response.status == 200:
             response = _rewrite_jobs(response, fault)
         elif fault == "insecure-link" and response.status == 200:
-            body = json.loads(response.body)
-            if isinstance(body, dict) and "signed_url" in body:
-                # The same file, offered over plain http from another host.
-                body["signed_url"] = "http://downloads.example.invalid/" + body["signed_url"]
-                response = json_response(200, body)
+            response = _insecure_link(response)
         return response
 
     def _dispatch(
@@ -659,41 +680,54 @@ class SandboxApp:
     def _control(self, request: Request) -> Response:
         path, method = request.path, request.method
         if path.startswith("/_sandbox/files/") and method == "GET":
-            token = path.split("/")[3] if path.count("/") >= 4 else ""
-            with self._lock:
-                entry = self._files.get(token)
-            if entry is None or not path.endswith("/" + entry[0]):
-                return error(404, "not_found", "no such file (expired or never signed)")
-            name, content_type, body = entry
-            return Response(
-                200, body, content_type, [("Content-Disposition", f'attachment; filename="{name}"')]
-            )
+            return self._serve_file(path)
         try:
             payload = json.loads(request.body or b"{}")
             if not isinstance(payload, dict):
                 raise ValueError("body must be a JSON object")
-            if path == "/_sandbox/stats" and method == "GET":
-                return json_response(200, self.stats())
-            if path == "/_sandbox/reset" and method == "POST":
-                self.reset()
-                return json_response(200, {"reset": True})
-            if path == "/_sandbox/faults" and method == "GET":
-                return json_response(200, {"faults": self.queued_faults()})
-            if path == "/_sandbox/faults" and method == "POST":
-                self.inject(
-                    str(payload.get("fault", "")),
-                    payload.get("method"),
-                    payload.get("path_contains"),
-                    int(payload.get("times", 1)),
-                )
-                return json_response(200, {"faults": self.queued_faults()})
-            if path == "/_sandbox/advance" and method == "POST":
-                self.sim.advance(float(payload.get("seconds", 0)))
-                return json_response(200, {"now": rfc3339(self.sim.now())})
-            if path == "/_sandbox/config" and method == "GET":
-                return json_response(200, self.config())
-            if path == "/_sandbox/config" and method == "POST":
-                return json_response(200, self.configure(**payload))
+            action = self._control_actions().get((method, path))
+            if action is not None:
+                return json_response(200, action(payload))
         except (ValueError, TypeError) as exc:
             return error(400, "sandbox_bad_request", str(exc))
         return error(404, "not_found", f"no control route {method} {path}")
+
+    def _control_actions(self) -> dict[tuple[str, str], Callable[[dict[str, Any]], Any]]:
+        """(method, path) -> what it does with the JSON body; the answer is its result as JSON."""
+        return {
+            ("GET", "/_sandbox/stats"): lambda _payload: self.stats(),
+            ("POST", "/_sandbox/reset"): self._control_reset,
+            ("GET", "/_sandbox/faults"): lambda _payload: {"faults": self.queued_faults()},
+            ("POST", "/_sandbox/faults"): self._control_inject,
+            ("POST", "/_sandbox/advance"): self._control_advance,
+            ("GET", "/_sandbox/config"): lambda _payload: self.config(),
+            ("POST", "/_sandbox/config"): lambda payload: self.configure(**payload),
+        }
+
+    def _serve_file(self, path: str) -> Response:
+        token = path.split("/")[3] if path.count("/") >= 4 else ""
+        with self._lock:
+            entry = self._files.get(token)
+        if entry is None or not path.endswith("/" + entry[0]):
+            return error(404, "not_found", "no such file (expired or never signed)")
+        name, content_type, body = entry
+        return Response(
+            200, body, content_type, [("Content-Disposition", f'attachment; filename="{name}"')]
+        )
+
+    def _control_reset(self, _payload: dict[str, Any]) -> dict[str, Any]:
+        self.reset()
+        return {"reset": True}
+
+    def _control_inject(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.inject(
+            str(payload.get("fault", "")),
+            payload.get("method"),
+            payload.get("path_contains"),
+            int(payload.get("times", 1)),
+        )
+        return {"faults": self.queued_faults()}
+
+    def _control_advance(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.sim.advance(float(payload.get("seconds", 0)))
+        return {"now": rfc3339(self.sim.now())}

@@ -91,7 +91,7 @@ class ProjectDef:
         return self.title.lower().replace(" ", "-")
 
     def as_dict(self, *, with_members: bool = True) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "title": self.title,
@@ -162,7 +162,8 @@ def _at(days: float) -> str:
 
 def _chain(*steps: tuple[str, str, float, int]) -> tuple[TaskDef, ...]:
     """A linear chain of tasks: (name, block, duration, cost) each depending on the previous."""
-    tasks, previous = [], ()
+    tasks: list[TaskDef] = []
+    previous: tuple[str, ...] = ()
     for name, block, duration, cost in steps:
         tasks.append(TaskDef(name, block, duration, previous, cost))
         previous = (name,)

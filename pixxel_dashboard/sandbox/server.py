@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from .app import SandboxApp
@@ -32,6 +32,8 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 class _RequestHandler(WSGIRequestHandler):
     """wsgiref's handler, plus the `reset` fault (drop the connection with a TCP RST, no answer)."""
 
+    server: _ThreadingWSGIServer  # what start() serves it from: a WSGIServer, which has get_app()
+
     def handle(self) -> None:
         self.raw_requestline = self.rfile.readline(65537)
         if len(self.raw_requestline) > 65536:
@@ -41,13 +43,22 @@ class _RequestHandler(WSGIRequestHandler):
         if not self.parse_request():
             return
         environ = self.get_environ()
+        app = self.server.get_app()
+        if app is None:  # start() sets the app before it serves
+            raise RuntimeError("the sandbox server has no app")
+        # As wsgiref's own handle(); the stubs type the streams BufferedIOBase, ServerHandler wants IO.
         handler = ServerHandler(
-            self.rfile, self.wfile, self.get_stderr(), environ, multithread=True
+            cast(IO[bytes], self.rfile),
+            cast(IO[bytes], self.wfile),
+            self.get_stderr(),
+            environ,
+            multithread=True,
         )
-        handler.request_handler = self
+        # wsgiref's own back-pointer (ServerHandler.close() logs through it); typeshed leaves it out.
+        handler.request_handler = self  # type: ignore[attr-defined]
         # The app raises ResetConnection (a ConnectionAbortedError) for the `reset` fault; wsgiref's run()
         # swallows that without writing anything, and we abort the socket here.
-        handler.run(self.server.get_app())
+        handler.run(app)
         # wsgiref hands the app a copy of `environ`: read the flag from the handler's own dict.
         if (getattr(handler, "environ", None) or {}).get("sandbox.reset"):
             self._abort_connection()
@@ -60,7 +71,7 @@ class _RequestHandler(WSGIRequestHandler):
         self.connection.close()
         logger.info("sandbox: reset the connection of %s", self.requestline)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's signature
+    def log_message(self, format: str, *args: Any) -> None:  # wsgiref's signature
         # Request line and status only: never headers (they carry the API key).
         logger.debug("sandbox: " + format, *args)
 
@@ -93,7 +104,7 @@ class SandboxServer:
     def base_url(self) -> str:
         if self._httpd is None:
             raise RuntimeError("the sandbox server is not started")
-        host, port = self._httpd.server_address[:2]
+        host, port = self._httpd.socket.getsockname()[:2]  # what server_address is, as str
         return f"http://{host}:{port}"
 
     def start(self) -> SandboxServer:

@@ -216,7 +216,7 @@ def task_view(job: Job, task: TaskDef, now: float) -> dict[str, Any]:
     }
     if run is None:
         failed_upstream = next(
-            (d for d in task.depends_on if job.plan[d] is None or job.plan[d].failed), "?"
+            (d for d in task.depends_on if (up := job.plan[d]) is None or up.failed), "?"
         )
         if now >= job.end:
             view["state_msg"] = f"skipped: upstream task '{failed_upstream}' failed"
@@ -345,12 +345,12 @@ class Simulation:
         self._jobs: dict[str, dict[str, Job]] = {}
         self._state_path = Path(state_path) if state_path else None
         if self._state_path is not None:
-            self._restore()
+            self._restore(self._state_path)
 
     # persistence -------------------------------------------------------------------------------
-    def _restore(self) -> None:
+    def _restore(self, state_path: Path) -> None:
         try:
-            lines = self._state_path.read_text().splitlines()
+            lines = state_path.read_text().splitlines()
         except FileNotFoundError:
             return
         for line in lines:

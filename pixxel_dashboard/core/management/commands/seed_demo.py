@@ -10,7 +10,7 @@ from pixxel_dashboard.keys import services as keys
 DEMO_SANDBOX_KEY = "sbx_demo_organization"
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "pixxel-demo"  # noqa: S105 - a local demo login, printed on purpose
+DEMO_PASSWORD = "pixxel-demo"  # a local demo login, printed on purpose
 DEMO_ORG_SLUG = "demo"
 
 

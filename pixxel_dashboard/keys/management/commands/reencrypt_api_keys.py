@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from pixxel_dashboard.keys.crypto import KeyUnreadable, reencrypt
+from pixxel_dashboard.keys.crypto import reencrypt
+from pixxel_dashboard.keys.errors import KeyUnreadable
 from pixxel_dashboard.keys.models import ApiKey
 
 
