@@ -7,16 +7,21 @@ with ImproperlyConfigured instead of surfacing later as odd behaviour.
 
 import os
 import tempfile
+import tomllib
 from datetime import timedelta
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VERSION = "0.1.0"
+# The release, read once from the one place it is written (shown in /healthz and the footer).
+with (BASE_DIR / "pyproject.toml").open("rb") as _pyproject:
+    VERSION = tomllib.load(_pyproject)["project"]["version"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -56,7 +61,42 @@ def envfloat(name: str, default: str, positive: bool = True) -> float:
 
 
 def envlist(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return _items(os.environ.get(name, default))
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envsecret(name: str, default: str = "") -> str:
+    """NAME, or the contents of the file NAME_FILE names (stripped): how Docker and systemd hand
+    over secrets without putting them in the environment. Never both."""
+    path = os.environ.get(f"{name}_FILE", "")
+    if not path:
+        return os.environ.get(name, default)
+    if name in os.environ:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path!r} ({reason}).") from None
+
+
+def envaddresses(name: str) -> list[str]:
+    """Comma-separated email addresses, each optionally with a name: `Ops <ops@example.com>, b@x.org`."""
+    value = os.environ.get(name, "")
+    addresses = []
+    for display, address in getaddresses([value]) if value.strip() else []:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated email addresses "
+                f"(e.g. 'Ops <ops@example.com>, b@example.com'), got {value!r}"
+            ) from None
+        addresses.append(formataddr((display, address)))
+    return addresses
 
 
 def envurl(name: str, default: str) -> str:
@@ -73,7 +113,7 @@ _LOCAL_HINT = " (For local development set DEBUG=true, as `make run` does.)"
 
 # A development key is only acceptable while DEBUG is on; production must bring its own.
 _DEV_SECRET_KEY = "django-insecure-local-development-only-do-not-deploy"
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
+SECRET_KEY = envsecret("SECRET_KEY", _DEV_SECRET_KEY)
 if not DEBUG and (
     SECRET_KEY.startswith("django-insecure-") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
 ):
@@ -142,6 +182,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pixxel_dashboard.accounts.context_processors.organizations",
+                "pixxel_dashboard.core.context_processors.version",
             ],
         },
     },
@@ -150,10 +191,10 @@ TEMPLATES = [
 # SQLite (WAL, immediate transactions so concurrent writers queue instead of failing) by default;
 # PostgreSQL, or anything dj-database-url understands, via DATABASE_URL.
 _SQLITE_PATH = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_URL = envsecret("DATABASE_URL")
 if DATABASE_URL:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 else:
@@ -174,6 +215,14 @@ else:
             },
         }
     }
+# A server database keeps each connection for a minute (no new connection per request), checked
+# before reuse so a restarted server costs one retry, not an error page; opening a SQLite file is
+# cheap, so it keeps none.
+_IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+DATABASES["default"]["CONN_MAX_AGE"] = envint(
+    "DATABASE_CONN_MAX_AGE", "0" if _IS_SQLITE else "60", minimum=0
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -259,7 +308,7 @@ if os.environ.get("EMAIL_HOST"):
                 "host": os.environ["EMAIL_HOST"],
                 "port": envint("EMAIL_PORT", "587", minimum=1),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
-                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "password": envsecret("EMAIL_HOST_PASSWORD"),
                 "use_tls": envbool("EMAIL_USE_TLS", "true"),
                 "timeout": 10,
             },
@@ -268,6 +317,9 @@ if os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pixxel Dashboard <noreply@localhost>")
+# Who gets an email for every server error (500) while DEBUG is off, and from which address.
+ADMINS = envaddresses("ADMINS")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", "7", minimum=1)
 # Invitations are emails from our address: at most this many per hour, per inviter and per org.
@@ -294,7 +346,7 @@ PIXXEL_RETRY_TOTAL_SECONDS = envfloat("PIXXEL_RETRY_TOTAL_SECONDS", "30")
 # Encryption of stored Pixxel API keys: comma-separated Fernet keys, the first encrypts, all decrypt
 # (rotation procedure in README). Generate one with:
 #   python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'
-PIXXEL_DASHBOARD_ENCRYPTION_KEYS = envlist("PIXXEL_DASHBOARD_ENCRYPTION_KEYS")
+PIXXEL_DASHBOARD_ENCRYPTION_KEYS = _items(envsecret("PIXXEL_DASHBOARD_ENCRYPTION_KEYS"))
 for _key in PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
     try:
         Fernet(_key.encode())
@@ -308,6 +360,31 @@ if not DEBUG and not PIXXEL_DASHBOARD_ENCRYPTION_KEYS:
         "PIXXEL_DASHBOARD_ENCRYPTION_KEYS must be set when DEBUG is off: it encrypts the stored "
         "Pixxel API keys." + _LOCAL_HINT
     )
+
+# One cache that every process (web servers, workers) shares, so what one learnt (a pre-flight's
+# answer) the others see: a table in the database by default (`migrate` creates it), or Redis.
+REDIS_URL = envsecret("REDIS_URL")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "REDIS_URL must be a redis://, rediss:// or unix:// URL (e.g. redis://127.0.0.1:6379/0)."
+        )
+    CACHES = {
+        "default": {
+            # Django's RedisCache, except that an unreachable Redis is a miss, not an error page;
+            # and a hung one costs at most a second.
+            "BACKEND": "pixxel_dashboard.core.cache.ForgivingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "pixxel_dashboard_cache",
+        }
+    }
 
 # Background work: django.tasks with the database backend; run `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
@@ -12,15 +13,18 @@ logger = logging.getLogger(__name__)
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness and readiness: 200 when the database answers, 503 when it does not."""
+    """Liveness and readiness: 200 when the database answers, 503 when it does not; the version
+    says which release answered (e.g. during a rolling deploy)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
         logger.exception("healthz: database unreachable")
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        return JsonResponse(
+            {"status": "error", "database": "unreachable", "version": settings.VERSION}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok", "version": settings.VERSION})
 
 
 @require_GET

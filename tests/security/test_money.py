@@ -1,6 +1,7 @@
 """Money the dashboard keeps is the server's and bounded: a hidden form field or a wild answer from
 Pixxel can neither falsify estimate-vs-actual nor break the pages that show it."""
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -154,3 +155,26 @@ def test_the_worker_syncs_a_job_with_a_stored_out_of_range_amount(
     assert sync_job(job, force=True)
     job.refresh_from_db()
     assert job.version > 1 and job.last_sync_error == ""
+
+
+def test_with_redis_unreachable_the_preflight_still_answers_from_pixxel(
+    client_for, bob, acme_key, settings, caplog
+):
+    client = client_for(bob)
+
+    def estimate_shown() -> list[str]:
+        response = client.get(PREFLIGHT, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        return re.findall(r"[\d,.]+ credits", response.content.decode())
+
+    with_cache = estimate_shown()
+    # Nothing listens on port 1: every cache call is refused at once.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "pixxel_dashboard.core.cache.ForgivingRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    assert estimate_shown() == with_cache != []
+    assert "cache: Redis unreachable, reading preflight:" in caplog.text
+    assert "cache: Redis unreachable, not keeping preflight:" in caplog.text
