@@ -182,7 +182,7 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
         "poll_seconds": _poll_seconds(job),
-        "can_submit": membership.has_role(Role.MEMBER),
+        "can_submit": membership.can_submit,
         "estimate": job.estimated_cost
         if job.estimated_cost is not None
         else (job.workflow.estimated_cost if job.workflow else None),
