@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pixxel_dashboard.jobs.models import Job, Outcome, Submission
+from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Submission
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
@@ -96,6 +96,7 @@ def test_another_organizations_jobs_and_failures_are_neither_listed_nor_counted(
         project_pixxel_id=ids.PROJECT_URBAN,
         workflow_pixxel_id="globex-secret-workflow",
         outcome=Outcome.FAILED,
+        error_kind=FailureKind.SERVER_ERROR,
         user_message="Globex's failure",
     )
 
