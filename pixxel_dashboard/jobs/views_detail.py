@@ -176,8 +176,8 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "token": live_token(job),
         "polling": _polling(job),
         "poll_url": reverse("job_poll", args=[slug, job.pixxel_id]) + "?" + poll_query,
-        "page_query": _query_without(kept, "p"),
-        "collapse_url": "?" + _query_without(kept, "band"),
+        # Links within the page keep these (not the poll's own parameters): {% querystring %}.
+        "view_params": kept,
         "synced_ago": format_duration(
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
