@@ -2,7 +2,7 @@
 
 import pytest
 
-from pixxel_dashboard.jobs.models import Submission
+from pixxel_dashboard.jobs.models import Outcome, Submission
 from tests.plugins.jobs import submit
 
 
@@ -10,7 +10,12 @@ from tests.plugins.jobs import submit
 def admin_client_with_data(admin_client, acme, alice, pixxel):
     job = submit(acme, alice, pixxel)
     Submission.objects.create(
-        organization=acme, user=alice, project_pixxel_id="p", workflow_pixxel_id="w", job=job
+        organization=acme,
+        user=alice,
+        project_pixxel_id="p",
+        workflow_pixxel_id="w",
+        job=job,
+        outcome=Outcome.SUCCEEDED,
     )
     return admin_client, job
 

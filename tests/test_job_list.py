@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pixxel_dashboard.jobs.models import Outcome, Submission
+from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Submission
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
@@ -38,8 +38,13 @@ def test_every_member_sees_the_teams_jobs(client_for, vera, make_jobs):
 
 
 def test_viewers_are_not_offered_submission(client_for, vera, bob, make_jobs):
-    assert "Submit a job" not in client_for(vera).get(JOBS).content.decode()
-    assert "Submit a job" in client_for(bob).get(JOBS).content.decode()
+    submit = 'href="/o/acme/jobs/new/"'
+    as_viewer = client_for(vera).get(JOBS).content.decode()
+    assert "Submit a job" not in as_viewer and submit not in as_viewer
+    as_member = client_for(bob).get(JOBS).content.decode()
+    assert "Submit a job" in as_member
+    # The top bar's "Submit", the page's button and the empty list's "Submit the first one".
+    assert as_member.count(submit) == 3
 
 
 def test_filters_in_the_query_string(client_for, bob, make_jobs):
@@ -91,6 +96,7 @@ def test_another_organizations_jobs_and_failures_are_neither_listed_nor_counted(
         project_pixxel_id=ids.PROJECT_URBAN,
         workflow_pixxel_id="globex-secret-workflow",
         outcome=Outcome.FAILED,
+        error_kind=FailureKind.SERVER_ERROR,
         user_message="Globex's failure",
     )
 
@@ -102,3 +108,13 @@ def test_another_organizations_jobs_and_failures_are_neither_listed_nor_counted(
     page = client_for(bob).get(JOBS).content.decode()
     assert ours.get_absolute_url() in page
     assert "Jobs of Acme Imaging (1)" in page
+
+
+def test_the_pager_keeps_the_filters(client_for, bob, acme):
+    Job.objects.bulk_create(
+        Job(organization=acme, pixxel_id=f"job-{i}", workflow_pixxel_id="wf-a") for i in range(51)
+    )
+    page = client_for(bob).get(f"{JOBS}?workflow=wf-a&page=1").content.decode()
+    assert 'href="?workflow=wf-a&amp;page=2">Older' in page
+    page = client_for(bob).get(f"{JOBS}?workflow=wf-a&page=2").content.decode()
+    assert 'href="?workflow=wf-a&amp;page=1">← Newer' in page

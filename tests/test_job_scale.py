@@ -139,3 +139,22 @@ def test_gzip_runs_last_on_the_way_out():
         "django.middleware.security.SecurityMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",
     ]
+
+
+def test_the_links_within_the_page_keep_the_view_and_never_the_polls_own_parameters(
+    alice, client_for, chain
+):
+    c = client_for(alice)
+    body = c.get(chain.get_absolute_url(), {"band": "2", "p": "3"}).content.decode()
+    assert 'href="?p=4&amp;band=2#job-tasks" rel="next"' in body
+    assert 'href="?p=1&amp;band=2#job-tasks">« First' in body
+    assert 'href="?p=3#job-graph">Show all layers collapsed' in body
+    # A poll re-renders the table from its own request (v, s, rows): its links are the page's.
+    r = c.get(poll_url(chain, band=2, p=3, s="x", rows="x"), headers={"HX-Request": "true"})
+    pager = r.content.decode().split('aria-label="Task pages"')[1].split("</nav>")[0]
+    assert re.findall(r'href="([^"]+)"', pager) == [
+        "?p=1&amp;band=2#job-tasks",
+        "?p=2&amp;band=2#job-tasks",
+        "?p=4&amp;band=2#job-tasks",
+        "?p=80&amp;band=2#job-tasks",
+    ]

@@ -10,6 +10,7 @@ from django.test import Client
 
 from pixxel_dashboard.accounts.models import AuditEvent, Membership
 from pixxel_dashboard.jobs import catalog
+from pixxel_dashboard.jobs.forms import ID_HELP
 from pixxel_dashboard.jobs.models import Job, JobValidationError, Outcome, Status, Submission
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
@@ -115,6 +116,24 @@ def test_the_preflight_panel_shows_estimate_and_validation_errors(client_for, bo
         headers={"HX-Request": "true"},
     ).content.decode()
     assert "No validation errors." in clean
+
+
+def test_the_typed_id_fields_say_when_to_use_them_and_the_checkbox_is_labelled_once(
+    client_for, bob, acme_key
+):
+    client = client_for(bob)
+    page = client.get(f"{NEW}?project_id=typed-project").content.decode()
+    assert page.count(ID_HELP) == 2
+    assert 'aria-describedby="id_project_id_helptext"' in page
+    assert 'id="id_project_id_helptext"' in page and 'id="id_workflow_id_helptext"' in page
+    assert 'value="typed-project"' in page
+    fragment = client.get(
+        f"/o/acme/jobs/new/preflight/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert fragment.count("Submit anyway: I have read the validation errors") == 1
+    assert fragment.count('for="id_confirm_validation_errors"') == 1
+    assert 'type="checkbox" name="confirm_validation_errors"' in fragment
 
 
 def test_the_form_asks_a_constant_number_of_queries_for_2_or_120_workflows(

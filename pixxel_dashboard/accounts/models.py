@@ -80,6 +80,11 @@ class Membership(models.Model):
     def has_role(self, role: str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
 
+    # Templates ask these flags, never compare role names: the rule lives in one place.
+    @property
+    def can_submit(self) -> bool:
+        return self.has_role(Role.MEMBER)
+
     @property
     def can_manage(self) -> bool:
         return self.has_role(Role.ADMIN)

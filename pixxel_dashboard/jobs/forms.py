@@ -74,13 +74,21 @@ class Choice:
         return cls(project_id, workflow_id, query)
 
 
+# A typed id is not something the browser should suggest from earlier entries.
+_TYPED_ID = forms.TextInput(attrs={"autocomplete": "off"})
+
+
 class SubmitJobForm(PlainLabels, forms.Form):
     """Project and workflow are picked from lists (filled from Pixxel) or typed as ids."""
 
     project = forms.CharField(label="Project", required=False, widget=forms.Select)
-    project_id = forms.CharField(label="Project id", required=False, help_text=ID_HELP)
+    project_id = forms.CharField(
+        label="Project id", required=False, help_text=ID_HELP, widget=_TYPED_ID
+    )
     workflow = forms.CharField(label="Workflow", required=False, widget=forms.Select)
-    workflow_id = forms.CharField(label="Workflow id", required=False, help_text=ID_HELP)
+    workflow_id = forms.CharField(
+        label="Workflow id", required=False, help_text=ID_HELP, widget=_TYPED_ID
+    )
     token = forms.UUIDField(widget=forms.HiddenInput)
     # The pre-flight's estimate, signed by the server (catalog.sign_estimate): never a number.
     estimate_seen = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)

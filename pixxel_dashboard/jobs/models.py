@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 
 from pixxel_dashboard.accounts.models import Organization
@@ -22,6 +23,22 @@ from pixxel_dashboard.pixxel.types import (
     TERMINAL_STATUSES,
     UNKNOWN,
 )
+
+
+def _not_negative(model: str, field: str) -> models.CheckConstraint:
+    """Credits are never negative: parsing turns a negative amount into unknown (with a note)."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0}),
+        name=f"{model}_{field}_not_negative",
+    )
+
+
+def _percent(model: str, field: str = "progress") -> models.CheckConstraint:
+    """A stored progress is a percentage: parsing clamps what Pixxel reports outside 0–100."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__range": (0, 100)}),
+        name=f"{model}_{field}_0_to_100",
+    )
 
 
 class Status(models.TextChoices):
@@ -82,7 +99,8 @@ class Workflow(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "pixxel_id"], name="unique_workflow_per_org"
-            )
+            ),
+            _not_negative("workflow", "estimated_cost"),
         ]
 
     def __str__(self):
@@ -157,7 +175,12 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "pixxel_id"], name="unique_job_per_org")
+            models.UniqueConstraint(
+                fields=["organization", "pixxel_id"], name="unique_job_per_org"
+            ),
+            _not_negative("job", "cost"),
+            _not_negative("job", "estimated_cost"),
+            _percent("job"),
         ]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="job_org_created"),
@@ -269,7 +292,8 @@ class Task(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "pixxel_id"], name="unique_task_per_job")
+            models.UniqueConstraint(fields=["job", "pixxel_id"], name="unique_task_per_job"),
+            _percent("task"),
         ]
 
     def __str__(self):
@@ -369,7 +393,20 @@ class Submission(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "token"], name="one_submission_per_token"
-            )
+            ),
+            _not_negative("submission", "estimated_cost"),
+            # Every way of failing records how (the team's history names it).
+            models.CheckConstraint(
+                condition=~Q(outcome=Outcome.FAILED) | ~Q(error_kind=""),
+                name="submission_failure_has_a_kind",
+            ),
+            # Only a submitted attempt has a job. Not the converse: deleting a job leaves its
+            # submission (job SET_NULL) as the record that it was submitted.
+            models.CheckConstraint(
+                condition=Q(job__isnull=True)
+                | Q(outcome__in=[Outcome.SUCCEEDED, Outcome.RECONCILED]),
+                name="submission_job_only_when_submitted",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="sub_org_created"),

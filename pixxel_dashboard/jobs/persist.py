@@ -160,7 +160,8 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1
-        job.save()
+        # Only what this answer sets: the sync bookkeeping columns belong to whoever holds the claim.
+        job.save(update_fields=[*fields, "version", "updated_at"])
         job.document, _ = JobDocument.objects.update_or_create(job=job, defaults=document)
         _replace_children(job, parsed)
         return job, True

@@ -382,7 +382,18 @@ def _failed(req, submission, error: PixxelError, latency) -> Submission:
     submission.error_details = _jsonable(error.details)
     submission.user_message = error.user_message
     submission.latency_ms = latency
-    submission.save()
+    submission.save(
+        update_fields=[
+            "outcome",
+            "http_status",
+            "error_kind",
+            "error_code",
+            "error_message",
+            "error_details",
+            "user_message",
+            "latency_ms",
+        ]
+    )
     record_event(
         req.organization,
         req.user,

@@ -3,7 +3,7 @@
 The poll follows healthchecks' `status_single`: anonymous → 403 (not a login redirect), nothing
 changed → 204 (htmx swaps nothing), changed → the header, graph, timeline and the task rows that
 changed as out-of-band fragments, terminal or sync stopped for good → 286
-(`HttpResponseStopPolling`) with the final fragments and no trigger left.
+(`HTMX_STOP_POLLING`) with the final fragments and no trigger left.
 """
 
 import logging
@@ -18,11 +18,12 @@ from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirec
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HTMX_STOP_POLLING
 
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Role
@@ -175,13 +176,13 @@ def _context(request, organization, membership, job: Job, *, oob: bool = False) 
         "token": live_token(job),
         "polling": _polling(job),
         "poll_url": reverse("job_poll", args=[slug, job.pixxel_id]) + "?" + poll_query,
-        "page_query": _query_without(kept, "p"),
-        "collapse_url": "?" + _query_without(kept, "band"),
+        # Links within the page keep these (not the poll's own parameters): {% querystring %}.
+        "view_params": kept,
         "synced_ago": format_duration(
             (timezone.now() - job.last_synced_at).total_seconds() if job.last_synced_at else None
         ),
         "poll_seconds": _poll_seconds(job),
-        "can_submit": membership.has_role(Role.MEMBER),
+        "can_submit": membership.can_submit,
         "estimate": job.estimated_cost
         if job.estimated_cost is not None
         else (job.workflow.estimated_cost if job.workflow else None),
@@ -200,12 +201,6 @@ def job_detail(request: HtmxHttpRequest, org: str, job: str):
     return render(request, TEMPLATE, _context(request, organization, membership, job_obj))
 
 
-def _stop_polling(response: HttpResponse) -> HttpResponseStopPolling:
-    stop = HttpResponseStopPolling(response.content)
-    stop["Content-Type"] = response["Content-Type"]
-    return stop
-
-
 @require_GET
 @never_cache
 def job_poll(request: HtmxHttpRequest, org: str, job: str):
@@ -222,8 +217,12 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
     if unchanged:
         # Ended, and the page already shows the end: stop polling, with a poller that has no
         # trigger left.
-        final = render(request, TEMPLATE + "#poller", {"job": job_obj, "oob": True})
-        return _stop_polling(final)
+        return render(
+            request,
+            TEMPLATE + "#poller",
+            {"job": job_obj, "oob": True},
+            status=HTMX_STOP_POLLING,
+        )
     job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
         pk=job_obj.pk
     )
@@ -236,8 +235,9 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
         context["changed_rows"] = [
             r for r in context["page"].rows if r.task.changed_in > seen_version
         ]
-    response = render(request, TEMPLATE + "#live", context)
-    return response if _polling(job_obj) else _stop_polling(response)
+    # 286 tells htmx to stop polling once these last fragments are in.
+    status = 200 if _polling(job_obj) else HTMX_STOP_POLLING
+    return render(request, TEMPLATE + "#live", context, status=status)
 
 
 @login_required
@@ -348,5 +348,5 @@ def task_logs(request: HtmxHttpRequest, org: str, job: str, task: str):
     response = HttpResponse(
         "\n".join(lines) + ("\n" if lines else ""), content_type="text/plain; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="{name}-logs.txt"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}-logs.txt")
     return response

@@ -118,10 +118,11 @@ def _store_raw(job, **values):
 
 
 def _wild_values():
-    # PostgreSQL's numeric(14, 2) never stores an out-of-range number; SQLite does.
+    # A negative amount is refused by the database itself now (a check constraint); what it still
+    # takes: SQLite stores an out-of-range number, PostgreSQL's numeric(14, 2) only a NaN.
     if connection.vendor == "sqlite":
-        return {"estimated_cost": "1e20", "cost": "-5000"}
-    return {"estimated_cost": "-1", "cost": "-5000"}
+        return {"estimated_cost": "1e20", "cost": "1e30"}
+    return {"estimated_cost": "NaN", "cost": "NaN"}
 
 
 def test_a_stored_out_of_range_amount_renders_as_invalid(

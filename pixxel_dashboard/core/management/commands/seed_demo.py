@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
         if created:
             user.set_password(DEMO_PASSWORD)
-            user.save()
+            user.save(update_fields=["password"])
         organization, _ = Organization.objects.get_or_create(
             slug=DEMO_ORG_SLUG, defaults={"name": "Demo Organization"}
         )
