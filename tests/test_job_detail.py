@@ -3,7 +3,7 @@
 import re
 
 from pixxel_dashboard.jobs.models import Job, Task
-from pixxel_dashboard.jobs.sync import sync_interval, sync_job
+from pixxel_dashboard.jobs.sync import UNKNOWN_STATUS_INTERVAL, sync_interval, sync_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox.ids import (
     PROJECT_AGRI,
@@ -445,7 +445,7 @@ def test_a_status_word_we_do_not_know_is_shown_and_polled_at_an_aged_pace(
     assert "<span aria-hidden=\"true\">?</span> unknown — Pixxel says 'weird'</span>" in body
     assert "Pixxel says 'paused-ish'" in body
     # Still polling (syncing goes on), but at the sync's pace for an unknown word, not every 3 s.
-    assert sync_interval(job) >= 60
+    assert sync_interval(job) == UNKNOWN_STATUS_INTERVAL == 60
     assert f'hx-trigger="every {int(sync_interval(job))}s' in body
     assert 'hx-trigger="every 3s' not in body
     # A job we know the status of keeps its young pace.
