@@ -14,6 +14,7 @@ from pixxel_dashboard.jobs.models import Job, JobValidationError, Outcome, Statu
 from pixxel_dashboard.jobs.submission import RECONCILE_ATTEMPTS
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
+from tests.plugins.waiting import wait_until
 
 NEW = "/o/acme/jobs/new/"
 CREATE = "/v0/workflows/{workflow_id}/jobs"
@@ -477,8 +478,6 @@ def test_a_job_created_just_after_the_timeout_is_still_adopted(client_for, bob, 
 def test_a_job_created_much_later_is_adopted_by_the_background_check(
     client_for, bob, acme, acme_key, sandbox
 ):
-    import time
-
     from django_tasks_db.models import DBTaskResult
 
     from pixxel_dashboard.jobs.submission import reconcile_submission_task
@@ -494,9 +493,8 @@ def test_a_job_created_much_later_is_adopted_by_the_background_check(
     assert queued.run_after > submission.created_at
 
     client, _ = services.client_for_organization(acme)
-    deadline = time.monotonic() + 5
-    while not client.list_jobs(ids.WF_LINEAR) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    with client:
+        wait_until(lambda: client.list_jobs(ids.WF_LINEAR), what="the slow create to finish")
     reconcile_submission_task.call(submission.pk)
     submission.refresh_from_db()
     assert submission.outcome == Outcome.RECONCILED
