@@ -328,27 +328,29 @@ def test_the_page_and_poll_use_the_same_queries_for_5_or_55_tasks(
     django_assert_num_queries,
 ):
     c = client_for(alice)
-    # (page, changed poll, unchanged poll) with the budget of each.
-    visits = (
-        (lambda job: job.get_absolute_url(), 8),
-        (lambda job: poll_url(job, v="stale", s="queued"), 8),
-        (lambda job: poll_url(job, v=token(job), s=job.status), 5),
-    )
-    counts = []
-    for wf, pr in ((WF_LINEAR, PROJECT_AGRI), (WF_FANOUT, PROJECT_COASTAL)):
+
+    def shown(wf, pr):
         job = submit(acme, alice, pixxel, wf, pr)
         sandbox.advance(15)
         sync_job(job, force=True)
         mark_synced(job)
         c.get(job.get_absolute_url())  # warm the session
-        for n, (url, budget) in enumerate(visits):
-            if wf == WF_LINEAR:  # five tasks: within budget
-                with django_assert_max_num_queries(budget) as queries:
-                    c.get(url(job))
-                counts.append(len(queries))
-            else:  # fifty-six tasks: exactly as many as for five
-                with django_assert_num_queries(counts[n]):
-                    c.get(url(job))
+        # The page, a poll that finds it changed, a poll that finds nothing new.
+        return [
+            job.get_absolute_url(),
+            poll_url(job, v="stale", s="queued"),
+            poll_url(job, v=token(job), s=job.status),
+        ]
+
+    counts = []
+    for url, budget in zip(shown(WF_LINEAR, PROJECT_AGRI), (8, 8, 5), strict=True):
+        with django_assert_max_num_queries(budget) as queries:
+            c.get(url)
+        counts.append(len(queries))
+    # Fifty-six tasks: exactly as many queries as five.
+    for url, count in zip(shown(WF_FANOUT, PROJECT_COASTAL), counts, strict=True):
+        with django_assert_num_queries(count):
+            c.get(url)
 
 
 def test_a_partial_stays_within_its_query_budget(
