@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.jobs.models import Job
-from tests.plugins.browser import log_in
+from tests.plugins.browser import advance, count_polls, is_poll, log_in, polls_sent
 from tests.plugins.jobs import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,14 +15,14 @@ def test_a_running_job_updates_live_stops_polling_and_downloads(
 ):
     sandbox.set_speed(6)  # the 55 s linear workflow finishes in about 9 s
     job = submit(acme, alice, pixxel)
-    polls: list[str] = []
-    page.on("request", lambda r: polls.append(r.url) if is_poll(r) else None)
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
 
     log_in(page, live_server.url, "alice")
+    page.clock.install()  # runs with real time; the test moves it on once polling has stopped
     page.goto(live_server.url + job.get_absolute_url())
     page.evaluate("window.notReloaded = true")
+    count_polls(page)
 
     # Progress advances without a reload...
     expect(page.locator("#job-header")).to_contain_text("Running", timeout=15_000)
@@ -34,12 +34,11 @@ def test_a_running_job_updates_live_stops_polling_and_downloads(
     assert page.evaluate("window.notReloaded") is True
 
     # ...and polling stops with the terminal answer.
-    assert polls, "the page never polled"
     assert page.locator("[data-job-poll]").count() == 0
-    stopped_at = len(polls)
-    # Time is what is tested here: more than a poll interval (3 s) passes without a poll.
-    page.wait_for_timeout(4_000)
-    assert len(polls) == stopped_at
+    stopped_at = polls_sent(page)
+    assert stopped_at, "the page never polled"
+    advance(page, 10)  # three poll intervals and more
+    assert polls_sent(page) == stopped_at
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
 
     # Download results: the job's package from its signed URL.
@@ -72,17 +71,11 @@ def test_polling_pauses_while_the_tab_is_hidden_and_resumes_at_once(
 
     job = submit(acme, alice, pixxel, WF_SLOW, PROJECT_URBAN)  # runs for most of an hour
     log_in(page, live_server.url, "alice")
-    with page.expect_request(is_poll, timeout=10_000):  # a visible page polls
-        page.goto(live_server.url + job.get_absolute_url())
-    # Counted in the page, as htmx sends them: no poll can be on its way unseen.
-    page.evaluate(
-        """() => {
-            window.polls = 0;
-            document.addEventListener("htmx:beforeRequest", (event) => {
-                if (event.target.closest("[data-job-poll]")) window.polls += 1;
-            });
-        }"""
-    )
+    page.clock.install()  # the poll interval passes when the test says so
+    page.goto(live_server.url + job.get_absolute_url())
+    count_polls(page)
+    with page.expect_request(is_poll):  # a visible page polls
+        page.clock.run_for(3_000)
 
     def set_hidden(hidden: bool):
         page.evaluate(
@@ -96,15 +89,10 @@ def test_polling_pauses_while_the_tab_is_hidden_and_resumes_at_once(
         )
 
     set_hidden(True)
-    before = page.evaluate("window.polls")
-    # Time is what is tested here: two poll intervals and more pass without a poll.
-    page.wait_for_timeout(7_000)
-    assert page.evaluate("window.polls") == before, "a hidden tab must not poll"
+    before = polls_sent(page)
+    advance(page, 7)  # two poll intervals and more
+    assert polls_sent(page) == before, "a hidden tab must not poll"
 
     # Coming back polls at once (within a second), not after the interval.
     with page.expect_request(is_poll, timeout=1_000):
         set_hidden(False)
-
-
-def is_poll(request) -> bool:
-    return "/live/" in request.url
