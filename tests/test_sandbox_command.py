@@ -3,10 +3,11 @@
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+
+from tests.plugins.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,14 +31,14 @@ def test_it_starts_answers_ping_and_stops_on_sigterm():
         first_line = process.stdout.readline()
         assert f"http://127.0.0.1:{port}" in first_line
         assert "sbx_" in process.stdout.readline()
-        deadline = time.monotonic() + 10
-        while True:
+
+        def ping():
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/ping", timeout=1)
-                break
+                return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1)
             except requests.ConnectionError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+                return None  # not listening yet
+
+        response = wait_until(ping, timeout=10, what="the sandbox to listen")
         assert response.status_code == 200 and response.json() == "pong"
         process.terminate()
         assert process.wait(timeout=10) == 0

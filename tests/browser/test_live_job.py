@@ -1,12 +1,10 @@
 """A running job's page updates by itself in a real browser, stops polling at the end, downloads."""
 
-import time
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.jobs.models import Job
-from tests.plugins.browser import log_in
+from tests.plugins.browser import advance, count_polls, is_poll, log_in, polls_sent
 from tests.plugins.jobs import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,14 +15,14 @@ def test_a_running_job_updates_live_stops_polling_and_downloads(
 ):
     sandbox.set_speed(6)  # the 55 s linear workflow finishes in about 9 s
     job = submit(acme, alice, pixxel)
-    polls: list[float] = []
-    page.on("request", lambda r: polls.append(time.monotonic()) if "/live/" in r.url else None)
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
 
     log_in(page, live_server.url, "alice")
+    page.clock.install()  # runs with real time; the test moves it on once polling has stopped
     page.goto(live_server.url + job.get_absolute_url())
     page.evaluate("window.notReloaded = true")
+    count_polls(page)
 
     # Progress advances without a reload...
     expect(page.locator("#job-header")).to_contain_text("Running", timeout=15_000)
@@ -36,11 +34,11 @@ def test_a_running_job_updates_live_stops_polling_and_downloads(
     assert page.evaluate("window.notReloaded") is True
 
     # ...and polling stops with the terminal answer.
-    assert polls, "the page never polled"
     assert page.locator("[data-job-poll]").count() == 0
-    stopped_at = len(polls)
-    page.wait_for_timeout(4_000)
-    assert len(polls) == stopped_at
+    stopped_at = polls_sent(page)
+    assert stopped_at, "the page never polled"
+    advance(page, 10)  # three poll intervals and more
+    assert polls_sent(page) == stopped_at
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
 
     # Download results: the job's package from its signed URL.
@@ -72,12 +70,12 @@ def test_polling_pauses_while_the_tab_is_hidden_and_resumes_at_once(
     from pixxel_dashboard.sandbox.ids import PROJECT_URBAN, WF_SLOW
 
     job = submit(acme, alice, pixxel, WF_SLOW, PROJECT_URBAN)  # runs for most of an hour
-    polls: list[float] = []
-    page.on("request", lambda r: polls.append(time.monotonic()) if "/live/" in r.url else None)
     log_in(page, live_server.url, "alice")
+    page.clock.install()  # the poll interval passes when the test says so
     page.goto(live_server.url + job.get_absolute_url())
-    page.wait_for_timeout(3_500)
-    assert polls, "a visible page polls"
+    count_polls(page)
+    with page.expect_request(is_poll):  # a visible page polls
+        page.clock.run_for(3_000)
 
     def set_hidden(hidden: bool):
         page.evaluate(
@@ -91,12 +89,10 @@ def test_polling_pauses_while_the_tab_is_hidden_and_resumes_at_once(
         )
 
     set_hidden(True)
-    page.wait_for_timeout(300)  # a poll already under way may finish
-    before = len(polls)
-    page.wait_for_timeout(7_000)  # two poll intervals and more
-    assert len(polls) == before, "a hidden tab must not poll"
+    before = polls_sent(page)
+    advance(page, 7)  # two poll intervals and more
+    assert polls_sent(page) == before, "a hidden tab must not poll"
 
-    shown_at = time.monotonic()
-    set_hidden(False)
-    page.wait_for_timeout(1_000)
-    assert any(t >= shown_at for t in polls), "coming back polls at once, not after the interval"
+    # Coming back polls at once (within a second), not after the interval.
+    with page.expect_request(is_poll, timeout=1_000):
+        set_hidden(False)

@@ -56,3 +56,35 @@ def log_in(page, base: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def is_poll(request) -> bool:
+    """A request of the job page's live poll."""
+    return "/live/" in request.url
+
+
+def count_polls(page) -> None:
+    """Count the job page's polls (requests to `/live/`, whichever element sends them) in the
+    page, as htmx sends them; read with `polls_sent`. Unlike the browser's request events, the
+    count is exact the moment it is read: nothing is still on its way. Call after each navigation."""
+    page.evaluate(
+        """() => {
+            window.polls = 0;
+            document.addEventListener("htmx:beforeRequest", (event) => {
+                if (event.detail.pathInfo.requestPath.includes("/live/")) window.polls += 1;
+            });
+        }"""
+    )
+
+
+def polls_sent(page) -> int:
+    return page.evaluate("window.polls")
+
+
+def advance(page, seconds: int, step: int = 1) -> None:
+    """Move the page's clock (`page.clock.install()` first) on by `seconds`, a `step` at a time,
+    letting htmx finish each request it made: one still in flight would make htmx drop the next
+    trigger, and a poll that should not happen would go unseen."""
+    for _ in range(0, seconds, step):
+        page.clock.run_for(step * 1000)
+        wait_for_htmx(page)
