@@ -294,7 +294,9 @@ def test_at_the_threshold_every_task_is_drawn():
     from pixxel_dashboard.jobs.models import Job
 
     nodes = [node(1, "t1")] + [node(i, f"t{i}", [f"t{i - 1}"]) for i in range(2, 101)]
-    page = job_page(Job(), nodes, [], lambda pks: {})
+    page = job_page(Job(), graph.analyse_dependencies(nodes), [], lambda pks: {})
     assert not page.collapsed and len(page.graph.nodes) == graph.GRAPH_MAX_NODES
-    page = job_page(Job(), [*nodes, node(101, "t101", ["t100"])], [], lambda pks: {})
+    page = job_page(
+        Job(), graph.analyse_dependencies([*nodes, node(101, "t101", ["t100"])]), [], lambda pks: {}
+    )
     assert page.collapsed and len(page.graph.nodes) <= graph.MAX_BANDS

@@ -90,9 +90,38 @@ def test_a_band_of_one_very_wide_layer_draws_a_readable_part_of_it():
 
     tiles = [node(i, f"tile {i}", ["root"]) for i in range(2, 1502)]
     nodes = [node(1, "root"), *tiles, node(1502, "mosaic", [t.name for t in tiles])]
-    collapsed = detail.job_page(Job(), nodes, [], lambda pks: {})
+    collapsed = detail.job_page(Job(), graph.analyse_dependencies(nodes), [], lambda pks: {})
     assert [n.name for n in collapsed.graph.nodes] == ["Layer 1", "Layer 2", "Layer 3"]
     assert collapsed.graph.nodes[1].status_label == "◷ 1500 of 1500"
-    wide = detail.job_page(Job(), nodes, [], lambda pks: {}, band_number="2")
+    wide = detail.job_page(
+        Job(), graph.analyse_dependencies(nodes), [], lambda pks: {}, band_number="2"
+    )
     assert wide.band.label == "Layer 2" and len(wide.band.tasks) == 1500
     assert len(wide.graph.nodes) == graph.GRAPH_MAX_NODES
+
+
+def test_a_sync_analyses_the_new_version_so_its_viewers_do_not(
+    acme, alice, client_for, pixxel, sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from pixxel_dashboard.jobs.sync import sync_job
+
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(20)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_job(job, force=True)
+    mark_synced(job)
+
+    def analysed_by_a_viewer(nodes):
+        raise AssertionError("the page analysed dependencies the sync had analysed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(graph, "analyse_dependencies", analysed_by_a_viewer)
+        page = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert re.findall(r'data-node="([^"]+)"', page)[: len(LINEAR)] == LINEAR
+
+    # A version the cache no longer has is analysed by whoever asks first.
+    cache.clear()
+    page = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert re.findall(r'data-node="([^"]+)"', page)[: len(LINEAR)] == LINEAR

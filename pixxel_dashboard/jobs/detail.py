@@ -25,7 +25,6 @@ from .graph import (
     Dependencies,
     Graph,
     TaskNode,
-    analyse_dependencies,
     band_graph,
     bands,
     build_graph,
@@ -311,7 +310,7 @@ def draw_graph(
 
 def job_page(
     job: Job,
-    nodes: list[TaskNode],
+    deps: Dependencies,
     errors: list[JobValidationError],
     load_tasks: Callable[[list[int]], dict[int, Task]],
     *,
@@ -321,16 +320,16 @@ def job_page(
     task_url: Callable[[TaskNode], str] | None = None,
     expand_url: str = "?",
 ) -> JobPage:
-    """Everything the page draws. Order, graph and bands need only each task's `nodes` entry;
-    `load_tasks(pks)` fetches the table's current page in full. `task_url(node)` is a task's own
-    page (linked from graph boxes of tasks not on that page); `expand_url` is the page's URL
-    ready for `band=N`; `only`, if given, the pks the table lists (a log search's matches)."""
-    deps = analyse_dependencies(nodes)
+    """Everything the page draws. Order, graph and bands need only `deps`, the job's dependency
+    analysis (`graph.analyse_dependencies` of every task's node); `load_tasks(pks)` fetches the
+    table's current page in full. `task_url(node)` is a task's own page (linked from graph boxes of
+    tasks not on that page); `expand_url` is the page's URL ready for `band=N`; `only`, if given,
+    the pks the table lists (a log search's matches)."""
     page, rows = task_table(deps, load_tasks, page_number, only)
     links = _box_links(rows, task_url)
     # The workflow spec (large for a large job) only matters without tasks or with validation
     # errors to place: only then is it loaded.
-    spec = job.spec if errors or not nodes else None
+    spec = job.spec if errors or not deps.order else None
     graph, band = draw_graph(deps, errors, spec, links, band_number, expand_url)
     elapsed, eta, expected = job_header(job)
     # The timeline draws the table's page of tasks, on the whole job's time axis.
@@ -339,11 +338,11 @@ def job_page(
         job=job,
         rows=rows,
         page=page,
-        task_count=len(nodes),
+        task_count=len(deps.order),
         graph=graph,
         timeline=build_timeline(job, [r.task for r in rows], bounds, deps.skipped),
         deps=deps,
-        collapsed=len(nodes) > GRAPH_MAX_NODES,
+        collapsed=len(deps.order) > GRAPH_MAX_NODES,
         band=band,
         elapsed=elapsed,
         eta=eta,

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from pixxel_dashboard.pixxel import types as px
 
+from . import dependencies
 from .models import Job, JobDocument, JobValidationError, Task
 
 
@@ -140,6 +141,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             )
             job.document = JobDocument.objects.create(job=job, **document)
             _replace_children(job, parsed)
+            _analyse_when_committed(job)
             return job, True
         # What changed is told by Pixxel's document as stored (the row's own columns are derived).
         stored = job.raw
@@ -164,7 +166,15 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         job.save(update_fields=[*fields, "version", "updated_at"])
         job.document, _ = JobDocument.objects.update_or_create(job=job, defaults=document)
         _replace_children(job, parsed)
+        _analyse_when_committed(job)
         return job, True
+
+
+def _analyse_when_committed(job: Job) -> None:
+    # The page reads the new version's dependency analysis from the cache: computed here, by the
+    # sync, not by the next viewer. Only once the version is committed: a rolled-back version's
+    # number is used again by the next one.
+    transaction.on_commit(lambda: dependencies.store(job))
 
 
 def _replace_children(job: Job, parsed: px.Job) -> None:

@@ -34,7 +34,7 @@ from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import PixxelError
 from pixxel_dashboard.pixxel.client import opens_download
 
-from . import detail, graph
+from . import dependencies, detail
 from .models import Job, JobValidationError, Status, Task
 from .sync import refresh_if_stale, sync_interval
 
@@ -101,19 +101,12 @@ def _rows_shape(page: detail.JobPage) -> str:
     return f"{page.task_count}-{zlib.crc32(pks.encode()):x}"
 
 
-def _task_nodes(job: Job) -> list[graph.TaskNode]:
-    """Every task's place in the graph (one query; `depends_on` as JSON text, decoded in one go)."""
-    rows = Task.objects.filter(job=job).annotate(depends_json=Cast("depends_on", TextField()))
-    fields = [f if f != "depends_on" else "depends_json" for f in graph.NODE_FIELDS]
-    return graph.task_nodes(list(rows.values_list(*fields)))
-
-
 def _is_skipped(job: Job, task: Task) -> bool:
     """Will this task never run (skipped.py)? Only a queued task can be: only then are the job's
     dependencies read."""
     if task.status != Status.QUEUED:
         return False
-    return task.pk in graph.analyse_dependencies(_task_nodes(job)).skipped
+    return task.pk in dependencies.of(job).skipped
 
 
 def _log_matches(job: Job, log_q: str) -> set[int] | None:
@@ -144,7 +137,7 @@ def _job_page(request, job: Job, slug: str, kept: dict[str, str], log_q: str) ->
     not_band = _query_without(kept, "band")
     page = detail.job_page(
         job,
-        _task_nodes(job),
+        dependencies.of(job),
         list(JobValidationError.objects.filter(job=job)),
         lambda pks: Task.objects.defer(*HEAVY_TASK_FIELDS).in_bulk(pks),
         page_number=request.GET.get("p") or 1,
