@@ -10,7 +10,7 @@ os.environ.setdefault("DEBUG", "true")
 
 from pixxel_dashboard.settings import *  # noqa: F403
 
-# Connections are not kept between requests in the suite: the live server's threads would otherwise
-# hold theirs past the run, and the test database could not be dropped at the end. (Reuse itself is
-# tested in a subprocess with the production value: tests/test_settings.py.)
+# Connections are not kept between requests in the suite (as before DATABASE_CONN_MAX_AGE existed):
+# the live server's and the tests' own threads would otherwise keep theirs open past their test.
+# (Reuse itself is tested in a subprocess with the production value: tests/test_settings.py.)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
