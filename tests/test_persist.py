@@ -85,6 +85,17 @@ def test_a_newer_answer_updates_rows_in_place_and_bumps_the_version(acme):
     assert Task.objects.count() == 2
 
 
+def test_a_sync_rewrites_only_the_tasks_that_changed_and_marks_them(acme):
+    job, _ = save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10, 0, 0]))
+    # A row that is not rewritten keeps what is stored, even this.
+    Task.objects.filter(job=job, pixxel_id="t2").update(state_msg="left alone")
+    job, _ = save_job(acme, _running(40, "2026-01-01T10:01:00Z", [100, 20, 0]))
+    rows = {t.pixxel_id: t for t in Task.objects.filter(job=job)}
+    assert rows["t2"].state_msg == "left alone" and rows["t2"].changed_in == 1
+    assert (rows["t0"].changed_in, rows["t1"].changed_in) == (2, 2)
+    assert (rows["t0"].progress, rows["t1"].progress) == (100, 20)
+
+
 def test_the_same_answer_again_changes_nothing(acme):
     save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))
     job, changed = save_job(acme, _running(10, "2026-01-01T10:00:00Z", [10]))

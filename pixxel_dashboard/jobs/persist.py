@@ -180,18 +180,19 @@ def _analyse_when_committed(job: Job) -> None:
 def _replace_children(job: Job, parsed: px.Job) -> None:
     if parsed.tasks:
         rows = [_task_row(job, i, task) for i, task in enumerate(parsed.tasks)]
-        # Mark the rows that changed with this version (the live page re-sends only those).
         before = {
-            pixxel_id: (raw, changed_in)
-            for pixxel_id, raw, changed_in in Task.objects.filter(job=job).values_list(
-                "pixxel_id", "raw", "changed_in"
+            pixxel_id: (raw, position)
+            for pixxel_id, raw, position in Task.objects.filter(job=job).values_list(
+                "pixxel_id", "raw", "position"
             )
         }
-        for row in rows:
-            old_raw, old_version = before.get(row.pixxel_id, (None, 0))
-            row.changed_in = old_version if old_raw == row.raw else job.version
+        # Only new and changed rows are written, marked with this version (the live page re-sends
+        # only those): a running 2,000-task job changes a few tasks per sync, not all of them.
+        changed = [row for row in rows if before.get(row.pixxel_id) != (row.raw, row.position)]
+        for row in changed:
+            row.changed_in = job.version
         Task.objects.bulk_create(
-            rows,
+            changed,
             update_conflicts=True,
             unique_fields=["job", "pixxel_id"],
             update_fields=TASK_UPDATE_FIELDS,
