@@ -8,7 +8,7 @@ demand). Keeping them also lets history and costs name projects and workflows wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core import signing
@@ -38,6 +38,13 @@ def _stale(newest) -> bool:
     return newest is None or timezone.now() - newest > CATALOG_MAX_AGE
 
 
+def _listed_at(key: str, rows) -> datetime | None:
+    """When Pixxel last listed these rows. Kept apart from the rows (an empty listing stores
+    none, yet is as fresh as any); a cache that lost it falls back on the newest row."""
+    listed_at = cache.get(key)
+    return listed_at if listed_at is not None else rows.aggregate(t=Max("fetched_at"))["t"]
+
+
 def ensure_project(organization, pixxel_id: str, name: str = "") -> Project:
     project, created = Project.objects.get_or_create(
         organization=organization, pixxel_id=pixxel_id, defaults={"name": name}
@@ -65,7 +72,8 @@ def ensure_workflow(organization, pixxel_id: str, project: Project | None, **fie
 def projects(organization, client: PixxelClient | None, refresh: bool = False) -> list[Project]:
     """The organization's projects as Pixxel last listed them (all pages); fetched again when
     stale or asked to. Rows kept only because a submission named them are not offered."""
-    newest = Project.objects.filter(organization=organization).aggregate(t=Max("fetched_at"))["t"]
+    key = f"catalog-projects-listed:{organization.pk}"
+    newest = _listed_at(key, Project.objects.filter(organization=organization))
     if client is not None and (refresh or _stale(newest)):
         now = newest = timezone.now()
         Project.objects.bulk_create(
@@ -83,6 +91,7 @@ def projects(organization, client: PixxelClient | None, refresh: bool = False) -
             unique_fields=["organization", "pixxel_id"],
             update_fields=["name", "fetched_at"],
         )
+        cache.set(key, now, None)
     if newest is None:  # never listed: rows named only by submissions are not a list
         return []
     listed = Project.objects.filter(organization=organization, fetched_at=newest)
@@ -103,7 +112,8 @@ def workflows(
     if project.pk is None:
         return _unsaved_workflows(organization, client, project, query)
     rows = Workflow.objects.filter(organization=organization, project=project)
-    newest = rows.aggregate(t=Max("fetched_at"))["t"]
+    key = f"catalog-workflows-listed:{organization.pk}:{project.pk}"
+    newest = _listed_at(key, rows)
     if client is not None and (refresh or _stale(newest)):
         now = newest = timezone.now()
         Workflow.objects.bulk_create(
@@ -123,6 +133,7 @@ def workflows(
             unique_fields=["organization", "pixxel_id"],
             update_fields=["project", "name", "description", "fetched_at"],
         )
+        cache.set(key, now, None)
     # What Pixxel listed last time: not ids a submission only named, nor workflows since removed.
     if newest is None:
         return []
