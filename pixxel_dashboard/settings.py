@@ -244,8 +244,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Behind TRUSTED_PROXY_COUNT reverse proxies the client's address is in X-Forwarded-For.
-TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0" if DEBUG else "1", minimum=0)
+# Behind TRUSTED_PROXY_COUNT reverse proxies the client's address is in X-Forwarded-For. Zero
+# unless set: without a proxy that header is the client's own words, and trusting it would let
+# anyone change address at every guess (or lock out someone else's).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0", minimum=0)
 AXES_CLIENT_IP_CALLABLE = "pixxel_dashboard.accounts.throttle.client_ip"
 
 LOGIN_URL = "login"

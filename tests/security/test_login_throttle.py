@@ -72,3 +72,12 @@ def test_behind_a_proxy_the_forwarded_client_address_counts(settings):
     assert client_ip(request) == "203.0.113.9"
     settings.TRUSTED_PROXY_COUNT = 0
     assert client_ip(request) == "10.0.0.254"
+
+
+def test_in_production_a_forwarded_address_is_not_trusted_unless_a_proxy_is_declared():
+    from tests.test_settings import PRODUCTION, run_manage
+
+    show = "from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"
+    result = run_manage("shell", "-c", show, **{**PRODUCTION, "DEBUG": None})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "0"
