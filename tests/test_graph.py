@@ -300,3 +300,17 @@ def test_at_the_threshold_every_task_is_drawn():
         Job(), graph.analyse_dependencies([*nodes, node(101, "t101", ["t100"])]), [], lambda pks: {}
     )
     assert page.collapsed and len(page.graph.nodes) <= graph.MAX_BANDS
+
+
+def test_a_tasks_dependencies_are_its_own_even_when_its_name_is_shared_or_missing():
+    # Two tasks named "a" and one without a name, all after "b", which failed: the second "a" and
+    # the nameless one wait for "b" (layer 2) and will never run; the first "a" is free.
+    nodes = [
+        graph.TaskNode(1, "t1", "a", 0, [], "queued"),
+        graph.TaskNode(2, "t2", "b", 1, [], "failed"),
+        graph.TaskNode(3, "t3", "a", 2, ["b"], "queued"),
+        graph.TaskNode(4, "t4", "", 3, ["b"], "queued"),
+    ]
+    deps = graph.analyse_dependencies(nodes)
+    assert deps.layers == {1: 1, 2: 1, 3: 2, 4: 2}
+    assert deps.skipped == {3, 4}

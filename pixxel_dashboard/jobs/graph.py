@@ -147,8 +147,9 @@ class Dependencies:
 
 
 def _task_parents(tasks: list[TaskNode]) -> tuple[dict[int, list[int]], list[tuple[str, str]]]:
-    """(task pk → the pks it depends on, the dependencies naming no task). A name used twice
-    means its first task (in Pixxel's order)."""
+    """(task pk → the pks it depends on, the dependencies naming no task). A dependency on a name
+    used twice means its first task (in Pixxel's order); each task keeps its own dependencies,
+    whatever its name."""
     pk_of: dict[str, int] = {}
     for t in reversed(tasks):
         if t.name:
@@ -159,8 +160,8 @@ def _task_parents(tasks: list[TaskNode]) -> tuple[dict[int, list[int]], list[tup
         for dep in dict.fromkeys(map(str, t.depends_on or ())):
             if dep not in pk_of:
                 missing.append((t.name or t.pixxel_id, dep))
-            elif t.name:
-                parents[pk_of[t.name]].append(pk_of[dep])
+            else:
+                parents[t.pk].append(pk_of[dep])
     return parents, missing
 
 
