@@ -96,6 +96,43 @@ def test_a_failing_workflow_shows_failure_type_and_error_prominently(
     assert "Download results" not in body
 
 
+def test_a_poll_after_a_failure_updates_the_rows_that_became_skipped(acme, alice, client_for):
+    # "b" waits for "a"; "c" runs beside them. When "a" fails the job runs on, and b's own answer
+    # from Pixxel does not change, but its row does (Queued → Skipped): the poll must say so.
+    from pixxel_dashboard.jobs.persist import save_job
+    from pixxel_dashboard.pixxel.parsing import parse_job
+
+    def answer(a_status, updated):
+        return parse_job(
+            {
+                "id": "job-branches",
+                "workflow_id": "wf-branches",
+                "status": "running",
+                "updated_at": updated,
+                "tasks": [
+                    {"id": "a", "name": "a", "status": a_status, "depends_on": []},
+                    {"id": "b", "name": "b", "status": "queued", "depends_on": ["a"]},
+                    {"id": "c", "name": "c", "status": "inprogress", "depends_on": []},
+                ],
+            }
+        )
+
+    job, _ = save_job(acme, answer("inprogress", "2026-01-01T10:00:00Z"), submitted_by=alice)
+    mark_synced(job)
+    c = client_for(alice)
+    poll = page_poll_url(c.get(job.get_absolute_url()).content.decode())
+    save_job(acme, answer("failed", "2026-01-01T10:01:00Z"))
+    mark_synced(job)
+    body = c.get(poll, headers={"HX-Request": "true"}).content.decode()
+    rows = re.findall(
+        r'<th scope="row"><a href="#task-\d+-details">([^<]+)</a>.*?<span class="status '
+        r'job-st-\w+"><span aria-hidden="true">.</span> (\w+)</span>',
+        body,
+        re.S,
+    )
+    assert dict(rows) == {"a": "Failed", "b": "Skipped", "c": "Running"}
+
+
 def test_tasks_that_will_never_run_say_skipped_in_graph_table_and_timeline(
     acme, alice, client_for, pixxel, sandbox
 ):

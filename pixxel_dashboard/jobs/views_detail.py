@@ -95,9 +95,11 @@ def _poll_seconds(job: Job) -> int:
 
 
 def _rows_shape(page: detail.JobPage) -> str:
-    """Which tasks the table shows, in which order: while it stays the same, a poll may replace
-    single rows; when it changes (tasks added, order moved) the whole list is re-sent."""
-    pks = ",".join(str(r.task.pk) for r in page.rows)
+    """Which tasks the table shows, in which order, and which of them are failed or skipped: while
+    it stays the same, a poll may replace single rows; when it changes (tasks added, order moved,
+    a failure that leaves tasks behind it skipped though their own answers did not change) the
+    whole list is re-sent."""
+    pks = ",".join(f"{r.task.pk}:{int(r.failed)}{int(r.skipped)}" for r in page.rows)
     return f"{page.task_count}-{zlib.crc32(pks.encode()):x}"
 
 
