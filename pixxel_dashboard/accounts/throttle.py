@@ -16,9 +16,8 @@ def client_ip(request) -> str:
     TRUSTED_PROXY_COUNT-th from the right; anything further left was written by the client itself.
     """
     proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part
-    ]
+    parts = (part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(","))
+    forwarded = [part for part in parts if part]
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")

@@ -81,3 +81,9 @@ def test_in_production_a_forwarded_address_is_not_trusted_unless_a_proxy_is_decl
     result = run_manage("shell", "-c", show, **{**PRODUCTION, "DEBUG": None})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_an_empty_hop_in_the_forwarded_header_is_not_taken_for_the_client(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="6.6.6.6, ")
+    assert client_ip(request) == "6.6.6.6"
