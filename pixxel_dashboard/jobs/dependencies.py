@@ -27,8 +27,13 @@ def task_nodes(job: Job) -> list[graph.TaskNode]:
     return graph.task_nodes(list(rows.values_list(*fields)))
 
 
+# Part of the cache key: bump it when graph.Dependencies or graph.TaskNode change shape, so a
+# deploy never unpickles what the previous code stored.
+SCHEMA = 1
+
+
 def _key(job: Job) -> str:
-    return f"job-dependencies:{job.pk}:{job.version}"
+    return f"job-dependencies:{SCHEMA}:{job.pk}:{job.version}"
 
 
 def store(job: Job) -> graph.Dependencies:
