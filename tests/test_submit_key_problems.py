@@ -57,3 +57,10 @@ def test_a_project_the_key_may_not_see_is_not_blamed_on_the_key(
     page = client_for(bob).get(NEW + "?project_id=someone-elses-project").content.decode()
     assert "rejects this organization" not in page
     assert "Could not load the list" in page and "key-problem" not in page
+
+
+def test_a_rejected_key_is_told_from_one_listing_of_projects(client_for, bob, acme, alice, sandbox):
+    services.add_key(acme, alice, "Wrong", "not-a-sandbox-key-0000")
+    page = client_for(bob).get(NEW).content.decode()
+    assert "Pixxel rejects this organization" in page
+    assert sandbox.count("GET", "/v0/projects") == 1  # no second call to ask the same again

@@ -350,9 +350,14 @@ def _lists(
 ) -> _Lists:
     """The pickers' lists; when Pixxel fails, what was read so far and why the rest is missing."""
     client = opened[0] if opened else None
-    found: list[Project] = []
     try:
         found = projects(organization, client, refresh=refresh)
+    except PixxelError as error:
+        # Listing projects is what any working key may do: a 401/403 here is the key itself.
+        if error.kind in (ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN):
+            return _Lists([], key_problem=_rejected_key_problem(error))
+        return _Lists([], catalog_problem=error.user_message)
+    try:
         project = next((p for p in found if p.pixxel_id == choice.project_id), None)
         if project is None and choice.project_id:
             # Not in Pixxel's list: a project kept from a submission, or a typed id that is looked
@@ -384,8 +389,9 @@ def _kept_workflow(
 
 
 def _key_rejected(client: PixxelClient, error: PixxelError) -> bool:
-    """A 401/403 means a refused key, or only a project this key may not see: one cheap call
-    (the first page of projects, which any working key may list) tells them apart."""
+    """A 401/403 to a project's workflows means a refused key, or only a project this key may not
+    see: one cheap call (the first page of projects, which any working key may list) tells them
+    apart."""
     if error.kind not in (ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN):
         return False
     try:
