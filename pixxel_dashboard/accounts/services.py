@@ -70,15 +70,16 @@ def _check_invitation_rate(organization, invited_by) -> None:
         )
 
 
-@transaction.atomic
 def invite(organization, email: str, role: str, invited_by, request=None) -> Invitation:
-    if role == Role.OWNER and not _is_owner(organization, invited_by):
-        raise MembershipError("Only an owner can invite another owner.")
-    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
-        raise MembershipError(f"{email} is already a member of {organization.name}.")
-    _check_invitation_rate(organization, invited_by)
-    # Atomic: if the email cannot be sent, no invitation row is left behind.
-    invitation, token = Invitation.issue(organization, email, role, invited_by)
+    # The checks and the row in one short transaction; the email is sent after it, so no
+    # database lock waits on the mail server. If it cannot be sent, the row is removed again.
+    with transaction.atomic():
+        if role == Role.OWNER and not _is_owner(organization, invited_by):
+            raise MembershipError("Only an owner can invite another owner.")
+        if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+            raise MembershipError(f"{email} is already a member of {organization.name}.")
+        _check_invitation_rate(organization, invited_by)
+        invitation, token = Invitation.issue(organization, email, role, invited_by)
     path = reverse("accept_invitation", args=[token])
     link = request.build_absolute_uri(path) if request else path
     try:
@@ -93,7 +94,8 @@ def invite(organization, email: str, role: str, invited_by, request=None) -> Inv
             recipient_list=[invitation.email],
         )
     except (OSError, ValueError):  # SMTP trouble; a header Django refuses (ValueError)
-        # Rolls the invitation back (atomic): nothing half-done, and a message instead of a 500.
+        # Nothing half-done, and a message instead of a 500.
+        invitation.delete()
         logger.exception("could not send the invitation email for %s", organization.slug)
         raise MembershipError(
             "The invitation email could not be sent. Nothing was saved; try again later."

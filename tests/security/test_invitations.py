@@ -83,3 +83,18 @@ def test_an_invitation_whose_email_fails_leaves_no_row(client_for, alice, monkey
     assert response.status_code == 400
     assert "The invitation email could not be sent" in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_email_is_sent_with_no_transaction_open(client_for, alice, monkeypatch):
+    # A mail server can take seconds: no database lock may wait on it (SQLite takes the write
+    # lock when a transaction begins).
+    from django.db import connection
+
+    from pixxel_dashboard.accounts import services
+
+    seen = []
+    monkeypatch.setattr(services, "send_mail", lambda **kw: seen.append(connection.in_atomic_block))
+    assert invite(client_for(alice), "dana@example.com").status_code == 302
+    assert seen == [False]
+    assert Invitation.objects.filter(email="dana@example.com").exists()
