@@ -23,9 +23,9 @@ def test_an_empty_listing_is_as_fresh_as_any_and_is_not_asked_for_again(acme):
     pixxel = EmptyPixxel()
     project = Project.objects.create(organization=acme, pixxel_id="p-empty")
     for _ in range(3):  # a page, then two keystrokes of the workflow search
-        assert catalog.projects(acme, pixxel) == []
-        assert catalog.workflows(acme, pixxel, project) == []
+        assert catalog.projects(acme, lambda: pixxel) == []
+        assert catalog.workflows(acme, lambda: pixxel, project) == []
     assert pixxel.listings == 2
     # Refresh lists still asks.
-    catalog.workflows(acme, pixxel, project, refresh=True)
+    catalog.workflows(acme, lambda: pixxel, project, refresh=True)
     assert pixxel.listings == 3

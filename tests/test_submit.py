@@ -657,7 +657,14 @@ def test_every_page_of_the_form_closes_the_client_it_opened(
 ):
     from pixxel_dashboard.pixxel import PixxelClient
 
-    closed = []
+    opened, closed = [], []
+    init = PixxelClient.__init__
+
+    def open_(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(PixxelClient, "__init__", open_)
     monkeypatch.setattr(PixxelClient, "close", lambda self: closed.append(self))
     client = client_for(bob)
     query = f"?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
@@ -666,7 +673,22 @@ def test_every_page_of_the_form_closes_the_client_it_opened(
     client.get("/o/acme/jobs/new/preflight/" + query, headers={"HX-Request": "true"})
     client.post(NEW, form_data(action="search"))
     assert post(client).status_code == 302
-    assert len(closed) == 5
+    # The workflow search, served from the fresh local catalog, opens none.
+    assert len(opened) == 4 and {id(c) for c in closed} == {id(c) for c in opened}
+
+
+def test_a_page_served_from_the_local_catalog_leaves_the_key_alone(client_for, bob, acme_key):
+    client = client_for(bob)
+    search = f"{NEW}workflows/?project={ids.PROJECT_AGRI}&q=ndvi"
+    client.get(NEW)  # lists the projects from Pixxel: the key is used
+    client.get(search, headers={"HX-Request": "true"})  # and the project's workflows
+    acme_key.refresh_from_db()
+    used = acme_key.last_used_at
+    for _ in range(2):  # fresh now: no call to Pixxel, no write
+        assert "Crop vigour" in client.get(search, headers={"HX-Request": "true"}).content.decode()
+        assert client.get(NEW).status_code == 200
+    acme_key.refresh_from_db()
+    assert acme_key.last_used_at == used
 
 
 def test_a_replayed_form_never_opens_the_organizations_key(client_for, bob, acme_key):

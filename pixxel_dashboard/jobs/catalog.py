@@ -7,6 +7,7 @@ demand). Keeping them also lets history and costs name projects and workflows wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,8 +20,9 @@ from django.utils import timezone
 from pixxel_dashboard.accounts.models import Membership, Organization
 from pixxel_dashboard.core.credits import as_credits
 from pixxel_dashboard.keys import KeyProblem
+from pixxel_dashboard.keys.errors import NoActiveKey
 from pixxel_dashboard.keys.models import ApiKey
-from pixxel_dashboard.keys.services import client_for_organization, pixxel_answer
+from pixxel_dashboard.keys.services import active_key, client_for_organization, pixxel_answer
 from pixxel_dashboard.pixxel import ErrorKind, PixxelClient, PixxelError
 from pixxel_dashboard.pixxel import types as px
 
@@ -32,6 +34,11 @@ PREFLIGHT_CACHE_SECONDS = 60
 # How long the estimate shown on a form stays the one kept with the job it submits.
 ESTIMATE_SHOWN_MAX_AGE = 3600
 _ESTIMATE_SALT = "pixxel_dashboard.jobs.estimate-shown"
+
+
+# Asked for a client only when Pixxel must be called: opening the key decrypts it and stamps its
+# last use, which a page served from the local catalog has no business doing.
+Connect = Callable[[], PixxelClient | None]
 
 
 def _stale(newest) -> bool:
@@ -69,12 +76,14 @@ def ensure_workflow(organization, pixxel_id: str, project: Project | None, **fie
     return workflow
 
 
-def projects(organization, client: PixxelClient | None, refresh: bool = False) -> list[Project]:
+def projects(organization, connect: Connect, refresh: bool = False) -> list[Project]:
     """The organization's projects as Pixxel last listed them (all pages); fetched again when
-    stale or asked to. Rows kept only because a submission named them are not offered."""
+    stale or asked to (only then is `connect()` asked for a client). Rows kept only because a
+    submission named them are not offered."""
     key = f"catalog-projects-listed:{organization.pk}"
     newest = _listed_at(key, Project.objects.filter(organization=organization))
-    if client is not None and (refresh or _stale(newest)):
+    client = connect() if refresh or _stale(newest) else None
+    if client is not None:
         now = newest = timezone.now()
         Project.objects.bulk_create(
             [
@@ -100,7 +109,7 @@ def projects(organization, client: PixxelClient | None, refresh: bool = False) -
 
 def workflows(
     organization,
-    client: PixxelClient | None,
+    connect: Connect,
     project: Project,
     query: str = "",
     refresh: bool = False,
@@ -110,11 +119,12 @@ def workflows(
     A project not kept yet (an id typed on a GET) is only read from Pixxel: a GET never writes.
     """
     if project.pk is None:
-        return _unsaved_workflows(organization, client, project, query)
+        return _unsaved_workflows(organization, connect(), project, query)
     rows = Workflow.objects.filter(organization=organization, project=project)
     key = f"catalog-workflows-listed:{organization.pk}:{project.pk}"
     newest = _listed_at(key, rows)
-    if client is not None and (refresh or _stale(newest)):
+    client = connect() if refresh or _stale(newest) else None
+    if client is not None:
         now = newest = timezone.now()
         Workflow.objects.bulk_create(
             [
@@ -266,6 +276,17 @@ class Connection:
                 self.key_problem = problem.user_message
         return self._opened
 
+    def client(self) -> PixxelClient | None:
+        opened = self.open()
+        return opened[0] if opened else None
+
+    def problem(self) -> str:
+        """Why there is no usable key, without opening it when it was not needed: a missing key
+        is seen from the database; an unreadable one only once opened."""
+        if not self._tried and active_key(self.organization) is None:
+            return NoActiveKey.user_message
+        return self.key_problem
+
     def __enter__(self) -> Connection:
         return self
 
@@ -320,12 +341,13 @@ def pickers(
     workflow's pre-flight, unless this request already has its `checks`.
     """
     organization = membership.organization
-    opened = pixxel.open()
-    found = _lists(organization, opened, choice, refresh) if lists else _Lists()
-    key_problem = pixxel.key_problem or found.key_problem
+    found = _lists(organization, pixxel, choice, refresh) if lists else _Lists()
     preflight_error = choice.id_problem
-    if checks is None and check and opened and not key_problem:
-        checks, preflight_error = _checked(organization, opened, choice)
+    if checks is None and check and not found.key_problem and choice.workflow_id:
+        opened = pixxel.open()
+        if opened:
+            checks, preflight_error = _checked(organization, opened, choice)
+    key_problem = pixxel.problem() or found.key_problem
     shown = None if checks is None else checks.estimated_cost
     return Pickers(
         project_id=choice.project_id,
@@ -342,16 +364,10 @@ def pickers(
     )
 
 
-def _lists(
-    organization: Organization,
-    opened: tuple[PixxelClient, ApiKey] | None,
-    choice: Choice,
-    refresh: bool,
-) -> _Lists:
+def _lists(organization: Organization, pixxel: Connection, choice: Choice, refresh: bool) -> _Lists:
     """The pickers' lists; when Pixxel fails, what was read so far and why the rest is missing."""
-    client = opened[0] if opened else None
     try:
-        found = projects(organization, client, refresh=refresh)
+        found = projects(organization, pixxel.client, refresh=refresh)
     except PixxelError as error:
         # Listing projects is what any working key may do: a 401/403 here is the key itself.
         if error.kind in (ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN):
@@ -368,9 +384,10 @@ def _lists(
         if project is None:
             return _Lists(found)
         listed = workflows(
-            organization, client, project, query=choice.workflow_query, refresh=refresh
+            organization, pixxel.client, project, query=choice.workflow_query, refresh=refresh
         )
     except PixxelError as error:
+        client = pixxel.client()  # open already: Pixxel was just asked
         if client is not None and _key_rejected(client, error):
             return _Lists(found, key_problem=_rejected_key_problem(error))
         return _Lists(found, catalog_problem=error.user_message)
