@@ -155,6 +155,9 @@ class Job(models.Model):
     reported_workflow_id = models.CharField(max_length=200, blank=True)
     # "Pixxel reported …" sentences for impossible values: {"job": [...], "tasks": [...]}.
     pixxel_notes = models.JSONField(default=dict, blank=True)
+    # Why it failed, in one line for the team's history (the first failed task's error, else the
+    # first validation error): kept on the row so the list never reads tasks.
+    failure_reason = models.CharField(max_length=300, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -182,15 +185,27 @@ class Job(models.Model):
             _not_negative("job", "estimated_cost"),
             _percent("job"),
         ]
+        # One per history filter, each ending in the page order (newest first, id breaking ties) so
+        # a page is an index range whatever the organization's size (keyset pages, history.py).
         indexes = [
-            models.Index(fields=["organization", "-created_at"], name="job_org_created"),
-            models.Index(fields=["organization", "status", "-created_at"], name="job_org_status"),
-            models.Index(fields=["organization", "project", "-created_at"], name="job_org_project"),
+            models.Index(fields=["organization", "-created_at", "-id"], name="job_org_created"),
             models.Index(
-                fields=["organization", "workflow", "-created_at"], name="job_org_workflow"
+                fields=["organization", "status", "-created_at", "-id"], name="job_org_status"
             ),
             models.Index(
-                fields=["organization", "submitted_by", "-created_at"], name="job_org_submitter"
+                fields=["organization", "project", "-created_at", "-id"], name="job_org_project"
+            ),
+            models.Index(
+                fields=["organization", "workflow_pixxel_id", "-created_at", "-id"],
+                name="job_org_workflow",
+            ),
+            models.Index(
+                fields=["organization", "submitted_by", "-created_at", "-id"],
+                name="job_org_submitter",
+            ),
+            models.Index(fields=["organization", "cost", "id"], name="job_org_cost"),
+            models.Index(
+                fields=["organization", "time_taken_seconds", "id"], name="job_org_duration"
             ),
         ]
 
@@ -410,7 +425,9 @@ class Submission(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="sub_org_created"),
-            models.Index(fields=["organization", "outcome", "-created_at"], name="sub_org_outcome"),
+            models.Index(
+                fields=["organization", "outcome", "-created_at", "-id"], name="sub_org_outcome"
+            ),
         ]
 
     def __str__(self):

@@ -5,6 +5,7 @@ upserted on (job, Pixxel task id): concurrent syncs of one job never duplicate a
 answer never overwrites a newer one.
 """
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
@@ -49,6 +50,35 @@ def _notes(parsed: px.Job, previous: dict | None) -> dict:
         more = len(task_notes) - MAX_TASK_NOTES
         task_notes = [*task_notes[:MAX_TASK_NOTES], f"… and {more} more about other tasks."]
     return {"job": list(parsed.notes), "tasks": task_notes}
+
+
+FAILURE_REASON_LENGTH = 300
+
+
+def failure_reason(task_errors: Iterable[str], validation_errors: Iterable[str]) -> str:
+    """Why a job failed, in one line: the first failed task's error, else the first validation
+    error (the team's history shows it in the job's row)."""
+    for text in (*task_errors, *validation_errors):
+        line = " ".join(text.split())
+        if line:
+            return line[:FAILURE_REASON_LENGTH]
+    return ""
+
+
+def validation_error_text(component: str, err: str, reason: str) -> str:
+    return ": ".join(part for part in (component, " — ".join(filter(None, (err, reason)))) if part)
+
+
+def _failure_reason(parsed: px.Job, previous: str) -> str:
+    if not parsed.tasks and "val_errors" not in parsed.raw:
+        return previous  # a list-jobs answer says nothing about tasks or validation
+    return failure_reason(
+        (_text(t.err_msg or t.state_msg) for t in parsed.tasks if t.status == px.FAILED),
+        (
+            validation_error_text(_text(v.component_name), _text(v.err), _text(v.reason))
+            for v in parsed.val_errors
+        ),
+    )
 
 
 def _job_fields(parsed: px.Job) -> dict:
@@ -135,6 +165,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
                 workflow_pixxel_id=ours,
                 reported_workflow_id=_reported_workflow_id(parsed, ours),
                 pixxel_notes=_notes(parsed, None),
+                failure_reason=_failure_reason(parsed, ""),
                 version=1,
                 **fields,
                 **local,
@@ -159,6 +190,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             document["raw"] = {**parsed.raw, "tasks": stored.get("tasks")}
         fields["reported_workflow_id"] = _reported_workflow_id(parsed, job.workflow_pixxel_id)
         fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
+        fields["failure_reason"] = _failure_reason(parsed, job.failure_reason)
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1
