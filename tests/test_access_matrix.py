@@ -47,6 +47,8 @@ URLS = [
     ),
     ("post", "/o/acme/jobs/new/", "member"),
     ("post", "/o/acme/jobs/import/", "admin"),
+    ("get", "/o/acme/settings/organization/", "admin"),
+    ("post", "/o/acme/settings/organization/", "admin"),
     ("get", "/o/acme/settings/members/", "viewer"),
     ("post", "/o/acme/settings/members/invite/", "admin"),
     ("post", "/o/acme/settings/members/{member}/role/", "admin"),
