@@ -8,7 +8,7 @@ import csv
 import io
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -653,9 +653,9 @@ def test_the_csv_asks_a_constant_number_of_queries(
         assert len(read_csv(client.get(CSV + "?q=ndvi"))) == 120
 
 
-def test_history_helpers_keep_iso_utc_and_formula_guard_plain():
+def test_csv_cells_are_plain_text_and_whole_utc_seconds():
     moment = timezone.now().replace(microsecond=123456)
-    assert history.iso_utc(moment).endswith("Z") and "." not in history.iso_utc(moment)
+    assert history.csv_cell(moment).endswith("Z") and "." not in history.csv_cell(moment)
     assert history.csv_cell("@SUM(A1)") == "'@SUM(A1)"
     assert history.csv_cell("plain") == "plain" and history.csv_cell(None) == ""
 
@@ -663,3 +663,19 @@ def test_history_helpers_keep_iso_utc_and_formula_guard_plain():
 def test_an_imported_job_says_so_where_the_submitter_would_be(client_for, bob, team):
     team.job(source=Source.IMPORTED)
     assert '<span class="muted">Imported</span>' in get(client_for(bob), JOBS)
+
+
+def test_times_and_date_filters_follow_the_organizations_time_zone(client_for, bob, team):
+    team.org.time_zone = "Asia/Kolkata"
+    team.org.save()
+    job = team.job()
+    late_evening_utc = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # 01:30 on the 11th in India
+    Job.objects.filter(pk=job.pk).update(created_at=late_evening_utc)
+    client = client_for(bob)
+    assert ids_on(get(client, JOBS + "?from=2026-03-11&to=2026-03-11")) == [job.pixxel_id]
+    assert ids_on(get(client, JOBS + "?from=2026-03-10&to=2026-03-10")) == []
+    page = get(client, JOBS)
+    assert (
+        '<time datetime="2026-03-10T20:00:00Z" title="2026-03-11 01:30 IST">2026-03-11</time>'
+        in page
+    )

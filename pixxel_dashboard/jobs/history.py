@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from pixxel_dashboard.core.durations import format_duration
+from pixxel_dashboard.core.moments import iso_utc
 
 from .forms import validate_pixxel_id
 from .models import Job, Outcome, Project, Status, Submission, Workflow
@@ -672,11 +673,6 @@ def csv_cell(value: Any) -> str:
         return iso_utc(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second: what a spreadsheet or a script reads without surprises."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 JOB_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
