@@ -524,6 +524,11 @@ def test_empty_history_without_a_key_says_to_add_one(client_for, alice, bob, acm
     assert "An owner or admin must add" in get(client_for(bob), JOBS)
 
 
+def test_a_history_whose_key_was_removed_still_says_the_key_is_missing(client_for, bob, team):
+    team.job()
+    assert "has no Pixxel API key yet" in get(client_for(bob), JOBS)
+
+
 def test_empty_history_with_a_key_says_to_submit(client_for, bob, acme, alice, sandbox):
     services.add_key(acme, alice, "Sandbox", sandbox.new_key())
     page = get(client_for(bob), JOBS)
