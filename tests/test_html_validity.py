@@ -22,6 +22,7 @@ import pytest
 from django.test import override_settings
 from django.urls import path as url_path
 
+import pixxel_dashboard.urls as root_urls
 from pixxel_dashboard.accounts.models import Invitation
 from pixxel_dashboard.jobs.models import Job, Status
 from pixxel_dashboard.jobs.sync import sync_job
@@ -260,18 +261,24 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     sandbox.advance(20)
     age_claim(running)
     pages.fragment("job-poll-changed-rows", page_poll_url(page))
+    settings.PIXXEL_MAX_RETRIES = 0
+    age_claim(running)
+    sandbox.inject("500", method="GET", times=1)
+    assert "Pixxel unreachable" in pages.page("job-pixxel-unreachable", running.get_absolute_url())
     running.refresh_from_db()
     pages.fragment("job-poll-all-rows", poll_url(running, v=token(running) + "0", s="running"))
     old = token(running)
     sandbox.advance(900)
     assert sync_job(running, force=True)
     pages.fragment("job-poll-final", poll_url(running, v=old, s="running"), status=286)
+    running.refresh_from_db()
+    pages.fragment("job-poll-ended", poll_url(running, v=token(running), s="succeeded"), 286)
 
     task = finished.tasks.order_by("position").first()
     task_url = finished.get_absolute_url() + f"tasks/{task.pixxel_id}/"
     pages.page("task", task_url)
     pages.fragment("task-fragment", task_url)
-    failed_task = failed.tasks.filter(status=Status.FAILED).first() or failed.tasks.first()
+    failed_task = failed.tasks.get(status=Status.FAILED)
     pages.fragment(
         "task-failed-fragment", failed.get_absolute_url() + f"tasks/{failed_task.pixxel_id}/"
     )
@@ -280,14 +287,18 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     key = acme.api_keys.get(revoked_at=None)
     pages.fragment("keys-test-result", f"/o/acme/settings/keys/{key.id}/test/", data={})
     pages.page("keys-revoke", f"/o/acme/settings/keys/{key.id}/revoke/")
+    services.revoke_key(key, alice)
+    pages.page("jobs-key-revoked", jobs)
+    pages.page("submit-key-revoked", new)
+    age_claim(fanout)
+    assert "has no Pixxel API key" in pages.page("job-key-revoked", fanout.get_absolute_url())
 
     # Error pages, as production shows them.
     settings.DEBUG = False
     pages.page("404", "/o/acme/nothing-here/", status=404)
     client.force_login(vera)
     pages.posted("403", "/o/acme/settings/members/invite/", {"email": "x@example.com"}, 403)
-    root = __import__("pixxel_dashboard.urls", fromlist=["urlpatterns"])
-    urls = type("U", (), {"urlpatterns": [url_path("boom/", boom), *root.urlpatterns]})
+    urls = type("U", (), {"urlpatterns": [url_path("boom/", boom), *root_urls.urlpatterns]})
     client.raise_request_exception = False
     with override_settings(ROOT_URLCONF=urls):
         pages.page("500", "/boom/", status=500)
@@ -309,7 +320,6 @@ def test_every_page_and_fragment_is_valid_html(
         (tmp_path / name).write_text(document)
     (tmp_path / CANARY).write_text(CANARY_DOCUMENT)
 
-    print(f"vnu: {len(pages.documents)} documents in {tmp_path}")
     found = problems(run_vnu(jar, tmp_path))
 
     canary = [p.message for p in found if p.file == CANARY]
