@@ -1,8 +1,9 @@
 // Pixxel Dashboard's own script: deliberately tiny. Everything works without it except live updates.
 // Disable a form's submit button while its request is in flight (a double click must not post twice).
+// Not for forms htmx sends (hx-post, hx-get): the page stays, so the button would stay disabled.
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (!(form instanceof HTMLFormElement) || form.hasAttribute("hx-post")) return;
+  if (!(form instanceof HTMLFormElement) || form.matches("[hx-post], [hx-get]")) return;
   for (const button of form.querySelectorAll("button[type=submit]")) {
     // After this event so the button's own name/value is still submitted.
     setTimeout(() => { button.disabled = true; }, 0);

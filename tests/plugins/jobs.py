@@ -1,11 +1,13 @@
-"""Jobs for tests: a Pixxel client on Acme's sandbox key, and helpers to create and age jobs."""
+"""Jobs for tests: a Pixxel client on Acme's sandbox key, helpers to create and age jobs, and
+`team` (Acme's catalog, with jobs of chosen values put straight into its history)."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from pixxel_dashboard.jobs.models import Job
+from pixxel_dashboard.jobs.models import Job, Project, Status, Workflow
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
@@ -58,6 +60,46 @@ def poll_url(job: Job, **params) -> str:
 
 def token(job: Job) -> str:
     return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
+
+
+class Team:
+    """Acme's catalog and a way to put jobs into its history with chosen values."""
+
+    def __init__(self, org, people):
+        self.org = org
+        self.people = people
+        self.agri = Project.objects.create(organization=org, pixxel_id="p-agri", name="Farmland")
+        self.coast = Project.objects.create(organization=org, pixxel_id="p-coast", name="Coast")
+        self.ndvi = Workflow.objects.create(
+            organization=org, project=self.agri, pixxel_id="wf-ndvi", name="NDVI mosaic"
+        )
+        self.shore = Workflow.objects.create(
+            organization=org, project=self.coast, pixxel_id="wf-shore", name="Shoreline change"
+        )
+        self.now = timezone.now().replace(microsecond=0)
+
+    def job(self, minutes_ago=0, **values) -> Job:
+        workflow = values.pop("workflow", self.ndvi)
+        values.setdefault("project", workflow.project)
+        values.setdefault("status", Status.SUCCEEDED)
+        values.setdefault("pixxel_id", str(uuid.uuid4()))
+        job = Job.objects.create(
+            organization=self.org,
+            workflow=workflow,
+            workflow_pixxel_id=workflow.pixxel_id,
+            **values,
+        )
+        Job.objects.filter(pk=job.pk).update(created_at=self.now - timedelta(minutes=minutes_ago))
+        job.refresh_from_db()
+        return job
+
+    def many(self, n, **values) -> list[Job]:
+        return [self.job(minutes_ago=i, **values) for i in range(n)]
+
+
+@pytest.fixture
+def team(acme, alice, bob, vera):
+    return Team(acme, {"alice": alice, "bob": bob, "vera": vera})
 
 
 # The page -------------------------------------------------------------------------------------
