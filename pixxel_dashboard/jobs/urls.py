@@ -4,6 +4,8 @@ from . import views_history, views_submit
 
 urlpatterns = [
     path("o/<slug:org>/jobs/", views_history.job_list, name="job_list"),
+    path("o/<slug:org>/jobs/live/", views_history.job_list_live, name="job_list_live"),
+    path("o/<slug:org>/jobs/export.csv", views_history.export_csv, name="job_list_csv"),
     path("o/<slug:org>/jobs/new/", views_submit.submit_job, name="submit_job"),
     path(
         "o/<slug:org>/jobs/new/workflows/",

@@ -1,0 +1,649 @@
+"""The team's job history: what a query string asks for, the page of rows it shows, and the CSV.
+
+Flat at any size. A page is an index range, never an OFFSET: each filter has an index that ends in
+the page order (see `Job.Meta.indexes`), and pages are *keyset* pages — "older than this job" —
+named by a public id in the URL (`?after=<job id>`), so page 500 costs what page 1 costs. Nothing
+counts a whole table: the total is counted up to `COUNT_CAP` and shown as "1,000+" beyond.
+The filter lists (projects, workflows, members) are read once per page and also serve to resolve
+names and ids in Python, so a search by workflow name is an index lookup on the ids it matches.
+
+Every value in the query string is checked: one that is not understood is dropped and said so
+(`HistoryQuery.notes`), never a 500 and never a silent empty page.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import F, Model, Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from pixxel_dashboard.core.durations import format_duration
+
+from .forms import validate_pixxel_id
+from .models import Job, Outcome, Project, Status, Submission, Workflow
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+MAX_SEARCH_LENGTH = 100
+# A search for a job id needs this many characters: shorter, it would match a sixteenth of them.
+MIN_ID_PREFIX = 4
+_ID_PREFIX = re.compile(r"[0-9a-f-]+")
+
+JOBS, FAILED_SUBMISSIONS = "jobs", "failed"
+
+# sort name → (column, nullable). Jobs whose value is unknown come last in either direction.
+SORTS: dict[str, tuple[str, bool]] = {
+    "created": ("created_at", False),
+    "credits": ("cost", True),
+    "duration": ("time_taken_seconds", True),
+}
+SORT_CHOICES = (
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-credits", "Most credits"),
+    ("credits", "Fewest credits"),
+    ("-duration", "Longest"),
+    ("duration", "Shortest"),
+)
+DEFAULT_SORT = "-created"
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """The view a query string asks for, every value checked (what was dropped is in `notes`)."""
+
+    show: str = JOBS
+    statuses: tuple[str, ...] = ()
+    project: str = ""  # a Project.pixxel_id
+    workflow: str = ""  # a workflow's Pixxel id
+    by: str = ""  # a member's username
+    since: date | None = None
+    until: date | None = None
+    text: str = ""
+    sort: str = DEFAULT_SORT
+    # Paging: rows after / before the row with this public id, or the last page.
+    after: str = ""
+    before: str = ""
+    last: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def filtered(self) -> bool:
+        return bool(
+            self.statuses
+            or self.project
+            or self.workflow
+            or self.by
+            or self.since
+            or self.until
+            or self.text
+        )
+
+    def params(self, **changes: Any) -> QueryDict:
+        """The query string of this view (paging left out unless given): links and the CSV."""
+        query = replace(self, after="", before="", last=False, notes=())
+        query = replace(query, **changes)
+        params = QueryDict(mutable=True)
+        if query.show != JOBS:
+            params["show"] = query.show
+        params.setlist("status", list(query.statuses))
+        for name, value in (
+            ("project", query.project),
+            ("workflow", query.workflow),
+            ("by", query.by),
+            ("from", query.since.isoformat() if query.since else ""),
+            ("to", query.until.isoformat() if query.until else ""),
+            ("q", query.text),
+            ("sort", "" if query.sort == DEFAULT_SORT else query.sort),
+            ("after", query.after),
+            ("before", query.before),
+            ("last", "1" if query.last else ""),
+        ):
+            if value:
+                params[name] = value
+        return params
+
+
+def _pixxel_id(value: str, what: str, notes: list[str]) -> str:
+    value = value.strip()
+    try:
+        validate_pixxel_id(value)
+    except ValidationError:
+        notes.append(f"Ignored the {what} filter: that is not a Pixxel id.")
+        return ""
+    return value
+
+
+def _day(value: str, what: str, notes: list[str]) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        notes.append(f"Ignored the {what} date: give it as YYYY-MM-DD.")
+        return None
+
+
+def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
+    """What `params` (request.GET) asks for; anything not understood is dropped with a note."""
+    notes: list[str] = []
+    get = params.get
+    getlist = getattr(params, "getlist", lambda name: [get(name)] if get(name) else [])
+    statuses = []
+    for value in getlist("status"):
+        if value in Status.values:
+            if value not in statuses:
+                statuses.append(value)
+        elif value:
+            notes.append("Ignored an unknown status.")
+    if len(statuses) == len(Status.values):
+        statuses = []  # every status is no filter
+    since = _day(get("from") or "", "start", notes)
+    until = _day(get("to") or "", "end", notes)
+    if since and until and since > until:
+        since, until = until, since
+        notes.append("The start date was after the end date: swapped them.")
+    text = " ".join((get("q") or "").split())
+    if len(text) > MAX_SEARCH_LENGTH:
+        text = text[:MAX_SEARCH_LENGTH]
+        notes.append(f"Searched for the first {MAX_SEARCH_LENGTH} characters only.")
+    sort = get("sort") or DEFAULT_SORT
+    if sort not in dict(SORT_CHOICES):
+        notes.append("Ignored an unknown sort order.")
+        sort = DEFAULT_SORT
+    show = FAILED_SUBMISSIONS if get("show") == FAILED_SUBMISSIONS else JOBS
+    by = (get("by") or "").strip()[:150]
+    after, before = (get("after") or "").strip(), (get("before") or "").strip()
+    return HistoryQuery(
+        show=show,
+        statuses=tuple(statuses),
+        project=_pixxel_id(get("project") or "", "project", notes) if get("project") else "",
+        workflow=_pixxel_id(get("workflow") or "", "workflow", notes) if get("workflow") else "",
+        by=by,
+        since=since,
+        until=until,
+        text=text,
+        sort=sort,
+        after=after[:200],
+        before="" if after else before[:200],
+        last=not (after or before) and get("last") == "1",
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the filter lists offer, read once per page; also how names and ids are resolved."""
+
+    projects: list[Project]
+    workflows: list[Workflow]
+    members: list[Any]  # users: pk, username
+
+    @classmethod
+    def of(cls, organization) -> Choices:
+        projects = list(Project.objects.filter(organization=organization).only("pixxel_id", "name"))
+        workflows = list(
+            Workflow.objects.filter(organization=organization)
+            .only("pixxel_id", "name")
+            .order_by("name", "pixxel_id")
+        )
+        members = list(
+            get_user_model()
+            .objects.filter(memberships__organization=organization)
+            .only("username")
+            .order_by("username")
+        )
+        return cls(projects, workflows, members)
+
+    def project(self, pixxel_id: str) -> Project | None:
+        return next((p for p in self.projects if p.pixxel_id == pixxel_id), None)
+
+    def member(self, username: str):
+        return next((m for m in self.members if m.username == username), None)
+
+    @property
+    def workflow_options(self) -> list[tuple[str, str]]:
+        """(id, label) by name; a name two workflows share gets the id beside it."""
+        names = [w.name or w.pixxel_id for w in self.workflows]
+        return [
+            (w.pixxel_id, name if names.count(name) == 1 else f"{name} ({w.pixxel_id})")
+            for w, name in zip(self.workflows, names, strict=True)
+        ]
+
+    def matching(self, text: str) -> tuple[list[str], list[int]]:
+        """Workflow ids and project pks whose name contains `text` (case-insensitive)."""
+        needle = text.casefold()
+        workflows = [w.pixxel_id for w in self.workflows if needle in (w.name or "").casefold()]
+        projects = [p.pk for p in self.projects if needle in (p.name or "").casefold()]
+        return workflows, projects
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the current (the organization's) time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _common_filter(query: HistoryQuery, choices: Choices, submitter: str) -> Q | None:
+    """The filters jobs and failed submissions share (`submitter`: the row's column naming who).
+    None when a filter names someone who is not a member: certainly no row."""
+    conditions = Q()
+    if query.since:
+        conditions &= Q(created_at__gte=_day_start(query.since))
+    if query.until:
+        conditions &= Q(created_at__lt=_day_start(query.until + timedelta(days=1)))
+    if query.by:
+        member = choices.member(query.by)
+        if member is None:
+            return None
+        conditions &= Q(**{submitter: member})
+    return conditions
+
+
+def job_filter(query: HistoryQuery, choices: Choices) -> Q | None:
+    """The rows `query` selects, as one condition (None: certainly no row)."""
+    conditions = _common_filter(query, choices, "submitted_by")
+    if conditions is None:
+        return None
+    if query.statuses:
+        conditions &= Q(status__in=query.statuses)
+    if query.project:
+        project = choices.project(query.project)
+        if project is None:
+            return None
+        conditions &= Q(project=project)
+    if query.workflow:
+        conditions &= Q(workflow_pixxel_id=query.workflow)
+    if query.text:
+        conditions &= _search(query.text, choices)
+    return conditions
+
+
+def _search(text: str, choices: Choices) -> Q:
+    workflows, projects = choices.matching(text)
+    found = Q(workflow_pixxel_id__in=workflows) | Q(project__in=projects)
+    lowered = text.lower()
+    if len(lowered) >= MIN_ID_PREFIX and _ID_PREFIX.fullmatch(lowered):
+        found |= Q(pixxel_id__startswith=lowered)
+    elif text.strip():
+        found |= Q(pixxel_id=text)
+    return found
+
+
+# Only what a row shows (and the live poll compares): never Pixxel's documents.
+ROW_FIELDS = (
+    "pixxel_id",
+    "status",
+    "status_raw",
+    "progress",
+    "cost",
+    "estimated_cost",
+    "time_taken_seconds",
+    "failure_reason",
+    "created_at",
+    "version",
+    "sync_stopped",
+    "workflow_pixxel_id",
+    "workflow__name",
+    "project__pixxel_id",
+    "project__name",
+    "submitted_by__username",
+    "source",
+)
+
+
+def _jobs(organization) -> QuerySet[Job]:
+    return (
+        Job.objects.filter(organization=organization)
+        .select_related("workflow", "project", "submitted_by")
+        .only(*ROW_FIELDS)
+    )
+
+
+@dataclass
+class Page:
+    """One page of rows and where the pager may go (None: nowhere that way)."""
+
+    rows: list
+    total: int  # up to COUNT_CAP + 1
+    next_after: str | None = None
+    prev_before: str | None = None
+    at_start: bool = True
+    at_end: bool = True
+    anchor_lost: bool = False
+
+    @property
+    def total_shown(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+
+
+@dataclass(frozen=True)
+class _Order:
+    """A keyset order: a column (maybe nullable, unknowns last), then the primary key."""
+
+    column: str
+    descending: bool
+    nullable: bool
+
+    @classmethod
+    def of(cls, sort: str) -> _Order:
+        column, nullable = SORTS[sort.lstrip("-")]
+        return cls(column, sort.startswith("-"), nullable)
+
+    def segments(self, backwards: bool) -> list[tuple[str, Q, list[str]]]:
+        """(name, condition, ordering) of each stretch of the order, in walking direction."""
+        down = self.descending != backwards
+        sign = "-" if down else ""
+        stretches = [("values", Q(**{f"{self.column}__isnull": False}) if self.nullable else Q())]
+        if self.nullable:
+            stretches.append(("unknown", Q(**{f"{self.column}__isnull": True})))
+        if backwards:
+            stretches.reverse()
+        return [
+            (
+                name,
+                condition,
+                [f"{sign}{self.column}", f"{sign}pk"] if name == "values" else [f"{sign}pk"],
+            )
+            for name, condition in stretches
+        ]
+
+    def beyond(self, anchor: Model, backwards: bool) -> tuple[str, Q]:
+        """The stretch `anchor` is in, and the rows of it strictly past `anchor` walking that way."""
+        down = self.descending != backwards
+        value = getattr(anchor, self.column)
+        past = "lt" if down else "gt"
+        if value is None:
+            return "unknown", Q(**{f"pk__{past}": anchor.pk})
+        return "values", Q(**{f"{self.column}__{past}e": value}) & (
+            Q(**{f"{self.column}__{past}": value}) | Q(**{f"pk__{past}": anchor.pk})
+        )
+
+
+def _walk(rows: QuerySet, order: _Order, anchor: Model | None, backwards: bool, limit: int) -> list:
+    """Up to `limit` rows in order (reversed if `backwards`), strictly past `anchor` if given."""
+    found: list = []
+    started = anchor is None
+    start_stretch, past_anchor = order.beyond(anchor, backwards) if anchor else ("", Q())
+    for name, condition, ordering in order.segments(backwards):
+        if not started and name != start_stretch:
+            continue
+        where = condition & past_anchor if not started else condition
+        started = True
+        found += list(rows.filter(where).order_by(*ordering)[: limit - len(found)])
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _page(rows: QuerySet, query: HistoryQuery, order: _Order, anchor_rows: QuerySet) -> Page:
+    """The page `query` names of `rows`, in `order`. `anchor_rows` finds a cursor's row."""
+    size = PAGE_SIZE
+    total = rows.order_by()[: COUNT_CAP + 1].count()
+    cursor = query.after or query.before
+    anchor = _anchor(anchor_rows, cursor) if cursor else None
+    if cursor and anchor is None:
+        # A link to a row that has gone (or never was): start over rather than fail.
+        found = _walk(rows, order, None, False, size + 1)
+        return _paged(found, total, size, at_start=True, anchor_lost=True)
+    if query.before and anchor is not None:
+        found = _walk(rows, order, anchor, True, size + 1)
+        more = len(found) > size
+        return _paged(found[:size][::-1], total, size, at_start=not more, at_end=False)
+    if query.last:
+        found = _walk(rows, order, None, True, size + 1)
+        more = len(found) > size
+        return _paged(found[:size][::-1], total, size, at_start=not more, at_end=True)
+    found = _walk(rows, order, anchor, False, size + 1)
+    return _paged(found, total, size, at_start=anchor is None)
+
+
+_PUBLIC_ID = {Job: "pixxel_id", Submission: "token"}
+
+
+def _anchor(rows: QuerySet, cursor: str) -> Model | None:
+    """The row a page link names by its public id (None if there is none such)."""
+    if rows.model is Submission:
+        try:
+            cursor = str(uuid.UUID(cursor))
+        except ValueError:
+            return None
+    return rows.filter(**{_PUBLIC_ID[rows.model]: cursor}).first()
+
+
+def _public_id(row: Model) -> str:
+    return str(getattr(row, _PUBLIC_ID[type(row)]))
+
+
+def _paged(
+    found: list,
+    total: int,
+    size: int,
+    *,
+    at_start: bool,
+    at_end: bool | None = None,
+    anchor_lost: bool = False,
+) -> Page:
+    rows = found[:size]
+    if at_end is None:
+        at_end = len(found) <= size
+    return Page(
+        rows=rows,
+        total=total,
+        next_after=_public_id(rows[-1]) if rows and not at_end else None,
+        prev_before=_public_id(rows[0]) if rows and not at_start else None,
+        at_start=at_start,
+        at_end=at_end,
+        anchor_lost=anchor_lost,
+    )
+
+
+def job_page(organization, query: HistoryQuery, choices: Choices) -> Page:
+    conditions = job_filter(query, choices)
+    if conditions is None:
+        return Page(rows=[], total=0)
+    rows = _jobs(organization).filter(conditions)
+    anchor_rows = Job.objects.filter(organization=organization).only(
+        "pk", *(column for column, _ in SORTS.values())
+    )
+    page = _page(rows, query, _Order.of(query.sort), anchor_rows)
+    page.rows = [HistoryRow(job) for job in page.rows]
+    return page
+
+
+def _failed_submissions(organization) -> QuerySet[Submission]:
+    return (
+        Submission.objects.filter(organization=organization, outcome=Outcome.FAILED)
+        .select_related("user", "project", "workflow")
+        .only(
+            "token",
+            "created_at",
+            "project_pixxel_id",
+            "workflow_pixxel_id",
+            "error_kind",
+            "error_code",
+            "http_status",
+            "user_message",
+            "user__username",
+            "project__name",
+            "workflow__name",
+        )
+    )
+
+
+def submission_filter(query: HistoryQuery, choices: Choices) -> Q | None:
+    conditions = _common_filter(query, choices, "user")
+    if conditions is None:
+        return None
+    if query.project:
+        conditions &= Q(project_pixxel_id=query.project)
+    if query.workflow:
+        conditions &= Q(workflow_pixxel_id=query.workflow)
+    if query.text:
+        workflows, projects = choices.matching(query.text)
+        conditions &= (
+            Q(workflow_pixxel_id__in=workflows)
+            | Q(project__in=projects)
+            | Q(workflow_pixxel_id=query.text)
+            | Q(project_pixxel_id=query.text)
+        )
+    return conditions
+
+
+def failed_submission_page(organization, query: HistoryQuery, choices: Choices) -> Page:
+    conditions = submission_filter(query, choices)
+    if conditions is None:
+        return Page(rows=[], total=0)
+    rows = _failed_submissions(organization).filter(conditions)
+    anchor_rows = Submission.objects.filter(organization=organization).only("pk", "created_at")
+    return _page(rows, query, _Order.of(DEFAULT_SORT), anchor_rows)
+
+
+@dataclass
+class HistoryRow:
+    """A job as its history row shows it."""
+
+    job: Job
+    duration: str = field(init=False)
+    overrun: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        job = self.job
+        self.duration = format_duration(job.time_taken_seconds)
+        self.overrun = (
+            _is_number(job.cost)
+            and _is_number(job.estimated_cost)
+            and (job.cost > job.estimated_cost)
+        )
+
+    @property
+    def live(self) -> bool:
+        """Will this row still change? (The list polls while any visible row will.)"""
+        return not (self.job.is_terminal or self.job.sync_stopped)
+
+    @property
+    def short_id(self) -> str:
+        return self.job.pixxel_id[:8]
+
+
+def _is_number(value: Decimal | None) -> bool:
+    return value is not None and value.is_finite()
+
+
+# --- the live rows ----------------------------------------------------------------------------
+
+MAX_LIVE_ROWS = PAGE_SIZE
+
+
+def parse_seen(values: Iterable[str]) -> dict[str, int]:
+    """`<job id>.<version>` pairs the page shows (at most a page of them; others ignored)."""
+    seen: dict[str, int] = {}
+    for value in list(values)[:MAX_LIVE_ROWS]:
+        job_id, _, version = value.rpartition(".")
+        if job_id and version.isdigit() and len(job_id) <= 100:
+            seen[job_id] = int(version)
+    return seen
+
+
+def live_rows(organization, seen: Mapping[str, int]) -> tuple[list[HistoryRow], list[HistoryRow]]:
+    """(rows changed since the versions seen, rows still live) among the organization's jobs."""
+    if not seen:
+        return [], []
+    jobs = list(_jobs(organization).filter(pixxel_id__in=list(seen)))
+    rows = [HistoryRow(job) for job in jobs]
+    changed = [row for row in rows if row.job.version != seen[row.job.pixxel_id]]
+    return changed, [row for row in rows if row.live]
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts like a formula; a leading apostrophe keeps it text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC to the second: what a spreadsheet or a script reads without surprises."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+JOB_CSV_COLUMNS = (
+    ("job_id", "pixxel_id"),
+    ("status", "status"),
+    ("workflow_id", "workflow_pixxel_id"),
+    ("workflow", "workflow__name"),
+    ("project_id", "project__pixxel_id"),
+    ("project", "project__name"),
+    ("submitted_by", "submitted_by__username"),
+    ("created_at", "created_at"),
+    ("finished_at", "finished_at"),
+    ("duration_seconds", "time_taken_seconds"),
+    ("progress_percent", "progress"),
+    ("credits", "cost"),
+    ("estimated_credits", "estimated_cost"),
+    ("failure_reason", "failure_reason"),
+)
+SUBMISSION_CSV_COLUMNS = (
+    ("submitted_at", "created_at"),
+    ("submitted_by", "user__username"),
+    ("workflow_id", "workflow_pixxel_id"),
+    ("workflow", "workflow__name"),
+    ("project_id", "project_pixxel_id"),
+    ("project", "project__name"),
+    ("failure", "error_kind"),
+    ("http_status", "http_status"),
+    ("error_code", "error_code"),
+    ("message", "user_message"),
+)
+CSV_CHUNK = 2000
+
+
+class _Echo:
+    """A file whose write returns what it was given: csv.writer's output, one line at a time."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(organization, query: HistoryQuery, choices: Choices) -> Iterator[str]:
+    """Every row the view selects (not one page), oldest last, as CSV lines: one query, streamed."""
+    if query.show == FAILED_SUBMISSIONS:
+        columns, conditions = SUBMISSION_CSV_COLUMNS, submission_filter(query, choices)
+        base: QuerySet = Submission.objects.filter(
+            organization=organization, outcome=Outcome.FAILED
+        )
+    else:
+        columns, conditions = JOB_CSV_COLUMNS, job_filter(query, choices)
+        base = Job.objects.filter(organization=organization)
+    writer = csv.writer(_Echo())
+    yield writer.writerow([name for name, _ in columns])
+    if conditions is None:
+        return
+    order = _Order.of(query.sort if query.show == JOBS else DEFAULT_SORT)
+    key = F(order.column)
+    ordering = [
+        key.desc(nulls_last=True) if order.descending else key.asc(nulls_last=True),
+        "-pk" if order.descending else "pk",
+    ]
+    values = base.filter(conditions).order_by(*ordering).values_list(*(c for _, c in columns))
+    for row in values.iterator(chunk_size=CSV_CHUNK):
+        yield writer.writerow([csv_cell(value) for value in row])
