@@ -28,7 +28,7 @@ run: export PIXXEL_API_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export DEBUG ?= true
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --sandbox-state .sandbox-jobs.jsonl
 	@echo "Starting the Pixxel sandbox on :$(SANDBOX_PORT), a worker, and the web server on http://127.0.0.1:$(WEB_PORT)/"
 	@# seed_demo has given the encryption-key warning (if any): the three processes need not repeat it.
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \

@@ -155,6 +155,8 @@ MIDDLEWARE = [
     # Compresses every HTML answer (WhiteNoise serves static files pre-compressed); placed above
     # everything that reads or writes the body, so it runs last on the way out.
     "django.middleware.gzip.GZipMiddleware",
+    # Each request starts and ends in the default time zone (an organization's pages set theirs).
+    "pixxel_dashboard.core.middleware.request_time_zone",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

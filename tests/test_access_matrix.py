@@ -31,6 +31,8 @@ def world(acme, alice, bob, vera, charlie, pixxel):
 URLS = [
     ("get", "/o/acme/", "viewer"),
     ("get", "/o/acme/jobs/", "viewer"),
+    ("get", "/o/acme/jobs/?show=failed", "viewer"),
+    ("get", "/o/acme/jobs/export.csv", "viewer"),
     ("get", "/o/acme/jobs/{job}/", "viewer"),
     ("get", "/o/acme/jobs/{job}/tasks/{task}/", "viewer"),
     ("get", "/o/acme/jobs/{job}/tasks/{task}/logs.txt", "viewer"),
@@ -45,6 +47,8 @@ URLS = [
     ),
     ("post", "/o/acme/jobs/new/", "member"),
     ("post", "/o/acme/jobs/import/", "admin"),
+    ("get", "/o/acme/settings/organization/", "admin"),
+    ("post", "/o/acme/settings/organization/", "admin"),
     ("get", "/o/acme/settings/members/", "viewer"),
     ("post", "/o/acme/settings/members/invite/", "admin"),
     ("post", "/o/acme/settings/members/{member}/role/", "admin"),
@@ -103,10 +107,19 @@ def test_the_least_role_allowed_gets_in(client_for, vera, bob, adam, world, meth
     assert not (response.status_code == 302 and response.url.startswith("/accounts/login/"))
 
 
-def test_the_live_poll_answers_anonymous_visitors_403_not_a_login_page(client, world):
-    response = client.get(f"/o/acme/jobs/{world['job']}/live/")
-    assert response.status_code == 403
+LIVE_POLLS = ["/o/acme/jobs/{job}/live/", "/o/acme/jobs/live/?job={job}.0"]
 
 
-def test_the_live_poll_of_another_organization_is_404(client_for, charlie, world):
-    assert client_for(charlie).get(f"/o/acme/jobs/{world['job']}/live/").status_code == 404
+@pytest.mark.parametrize("path", LIVE_POLLS)
+def test_the_live_polls_answer_anonymous_visitors_403_not_a_login_page(client, world, path):
+    assert client.get(path.format(**world)).status_code == 403
+
+
+@pytest.mark.parametrize("path", LIVE_POLLS)
+def test_the_live_polls_of_another_organization_are_404(client_for, charlie, world, path):
+    assert client_for(charlie).get(path.format(**world)).status_code == 404
+
+
+@pytest.mark.parametrize("path", LIVE_POLLS)
+def test_a_viewer_may_poll(client_for, vera, world, path):
+    assert client_for(vera).get(path.format(**world)).status_code in (200, 204, 286)

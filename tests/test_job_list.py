@@ -8,7 +8,7 @@ import csv
 import io
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -256,26 +256,44 @@ def walk(client, url, rel):
     return seen
 
 
-@pytest.mark.parametrize("sort", ["-created", "created", "-credits", "credits", "duration"])
-def test_pages_forward_and_back_show_every_row_once(client_for, bob, team, sort):
+@pytest.mark.parametrize(
+    "view",
+    [
+        "sort=-created",
+        "sort=created",
+        "sort=-credits",
+        "sort=credits",
+        "sort=duration",
+        # Several statuses, and a search naming a workflow and a project: each read on its own.
+        "status=failed&status=succeeded&sort=credits",
+        "q=a&status=failed&status=succeeded",
+    ],
+)
+def test_pages_forward_and_back_show_every_row_once(client_for, bob, team, view):
     jobs = team.many(60)
     for i, job in enumerate(jobs):
         # Ties and unknowns on purpose: credits repeat, a third have no duration.
         Job.objects.filter(pk=job.pk).update(
+            status=Status.FAILED if i % 2 else Status.SUCCEEDED,
+            workflow=team.shore if i % 5 == 0 else team.ndvi,
+            workflow_pixxel_id="wf-shore" if i % 5 == 0 else "wf-ndvi",
             cost=Decimal(i % 7),
             time_taken_seconds=None if i % 3 == 0 else i,
             created_at=team.now - timedelta(minutes=i // 2),
         )
     client = client_for(bob)
-    forward = walk(client, f"{JOBS}?sort={sort}", "next")
+    forward = walk(client, f"{JOBS}?{view}", "next")
     assert [len(p) for p in forward] == [50, 10]
     every = [row for page in forward for row in page]
     assert sorted(every) == sorted(j.pixxel_id for j in jobs)
-    last = get(client, link(get(client, f"{JOBS}?sort={sort}"), "last"))
+    # The same order as the CSV's (one plain ORDER BY over every row).
+    exported = read_csv(client.get(f"{CSV}?{view}"))
+    assert [r["job_id"] for r in exported] == every
+    last = get(client, link(get(client, f"{JOBS}?{view}"), "last"))
     assert ids_on(last) == every[-50:]
     backward = walk(client, link(last, "prev") or "", "prev")
     assert [row for page in reversed(backward) for row in page] == every[:10]
-    assert link(last, "next") is None and link(get(client, f"{JOBS}?sort={sort}"), "prev") is None
+    assert link(last, "next") is None and link(get(client, f"{JOBS}?{view}"), "prev") is None
 
 
 def test_the_pager_keeps_the_filters(client_for, bob, team):
@@ -635,9 +653,9 @@ def test_the_csv_asks_a_constant_number_of_queries(
         assert len(read_csv(client.get(CSV + "?q=ndvi"))) == 120
 
 
-def test_history_helpers_keep_iso_utc_and_formula_guard_plain():
+def test_csv_cells_are_plain_text_and_whole_utc_seconds():
     moment = timezone.now().replace(microsecond=123456)
-    assert history.iso_utc(moment).endswith("Z") and "." not in history.iso_utc(moment)
+    assert history.csv_cell(moment).endswith("Z") and "." not in history.csv_cell(moment)
     assert history.csv_cell("@SUM(A1)") == "'@SUM(A1)"
     assert history.csv_cell("plain") == "plain" and history.csv_cell(None) == ""
 
@@ -645,3 +663,19 @@ def test_history_helpers_keep_iso_utc_and_formula_guard_plain():
 def test_an_imported_job_says_so_where_the_submitter_would_be(client_for, bob, team):
     team.job(source=Source.IMPORTED)
     assert '<span class="muted">Imported</span>' in get(client_for(bob), JOBS)
+
+
+def test_times_and_date_filters_follow_the_organizations_time_zone(client_for, bob, team):
+    team.org.time_zone = "Asia/Kolkata"
+    team.org.save()
+    job = team.job()
+    late_evening_utc = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # 01:30 on the 11th in India
+    Job.objects.filter(pk=job.pk).update(created_at=late_evening_utc)
+    client = client_for(bob)
+    assert ids_on(get(client, JOBS + "?from=2026-03-11&to=2026-03-11")) == [job.pixxel_id]
+    assert ids_on(get(client, JOBS + "?from=2026-03-10&to=2026-03-10")) == []
+    page = get(client, JOBS)
+    assert (
+        '<time datetime="2026-03-10T20:00:00Z" title="2026-03-11 01:30 IST">2026-03-11</time>'
+        in page
+    )

@@ -292,8 +292,8 @@ def test_a_garbled_answer_reads_the_same_in_failed_submissions_whatever_its_stat
     sandbox.inject("500", method="POST", path_contains="/jobs")
     post(client_for(bob), workflow=ids.WF_DIAMOND)
 
-    page = client_for(vera).get("/o/acme/jobs/").content.decode()
-    failures = page.split('id="failures-heading"')[1]
+    page = client_for(vera).get("/o/acme/jobs/?show=failed").content.decode()
+    failures = page.split('id="failures-caption"')[1]
     assert failures.count("Garbled answer") == 2
     assert "HTTP 200" not in failures and "invalid_response" not in failures
     assert "Pixxel error · HTTP 500" in failures

@@ -401,7 +401,7 @@ def test_without_a_key_the_attempt_is_recorded_with_what_to_do(client_for, bob, 
 def test_a_failed_submission_appears_in_the_team_history(client_for, bob, vera, acme_key, sandbox):
     sandbox.inject("500", method="POST", path_contains="/jobs")
     post(client_for(bob))
-    page = client_for(vera).get("/o/acme/jobs/").content.decode()
+    page = client_for(vera).get("/o/acme/jobs/?show=failed").content.decode()
     assert "Failed submissions" in page and "HTTP 500" in page and "bob" in page
 
 

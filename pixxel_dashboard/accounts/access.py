@@ -4,8 +4,11 @@ Like healthchecks' `_get_project_for_user`: a non-member gets 404 (they cannot l
 exists), a member without the required role gets 403.
 """
 
+from zoneinfo import ZoneInfoNotFoundError
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from .models import Membership, Organization, Role
 
@@ -29,6 +32,11 @@ def get_org_for_user(
     # The organization a user last worked in is "current": `/` and the switcher follow it.
     if request.session.get(CURRENT_ORG_SESSION_KEY) != slug:
         request.session[CURRENT_ORG_SESSION_KEY] = slug
+    # Its pages show times in its zone (core's middleware deactivates it when the response is done).
+    try:
+        timezone.activate(membership.organization.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):  # unknown to this server: the page still works
+        timezone.deactivate()
     # For the context processor (the organization switcher); HttpRequest's stubs do not declare them.
     request.organization = membership.organization  # type: ignore[attr-defined]
     request.membership = membership  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from pixxel_dashboard.core.timezones import available_zones
+
 ORGANIZATION_NAME_MAX_LENGTH = 80
 # A scheme, "www." or a domain name: an organization's name goes into emails from our address,
 # so it must not carry a link.
@@ -30,6 +32,14 @@ def validate_organization_name(value: str) -> None:
         raise ValidationError("The name must not contain a web address or domain name.")
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in available_zones():
+        raise ValidationError(
+            f"“{value}” is not a time zone we know: pick one from the list "
+            "(an IANA name such as Europe/Berlin or Asia/Kolkata)."
+        )
+
+
 def one_line(text: str) -> str:
     """`text` with every run of whitespace (line breaks included) as one space: safe in a header."""
     return " ".join(text.split())
@@ -38,6 +48,8 @@ def one_line(text: str) -> str:
 class Organization(models.Model):
     name = models.CharField(max_length=120, validators=[validate_organization_name])
     slug = models.SlugField(max_length=60, unique=True)
+    # Every time its pages show is in this zone; "this month" is this zone's month.
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -53,6 +53,36 @@ def create_organization(name: str, owner) -> Organization:
     return organization
 
 
+@transaction.atomic
+def update_organization(
+    organization: Organization, actor, *, name: str, time_zone: str
+) -> list[str]:
+    """Rename the organization and/or change its time zone, each change an audit event.
+    Returns what changed, in words for a message: [], ["name"], ["time zone"] or both."""
+    old_name, old_time_zone = organization.name, organization.time_zone
+    organization.name, organization.time_zone = name, time_zone
+    fields = [
+        field
+        for field, old in (("name", old_name), ("time_zone", old_time_zone))
+        if getattr(organization, field) != old
+    ]
+    if not fields:
+        return []
+    organization.clean_fields(exclude=["slug", "created_at"])
+    organization.save(update_fields=fields)
+    if "name" in fields:
+        record_event(organization, actor, "organization.renamed", name, old_name=old_name)
+    if "time_zone" in fields:
+        record_event(
+            organization,
+            actor,
+            "organization.time_zone_changed",
+            time_zone,
+            old_time_zone=old_time_zone,
+        )
+    return [field.replace("_", " ") for field in fields]
+
+
 def _check_invitation_rate(organization, invited_by) -> None:
     """Invitations are emails from our address: limit them so they can't be used as a relay."""
     recent = Invitation.objects.filter(created_at__gte=timezone.now() - timedelta(hours=1))

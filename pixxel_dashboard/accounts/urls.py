@@ -17,6 +17,11 @@ urlpatterns = [
     path("orgs/new/", views.create_organization, name="create_organization"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("o/<slug:org>/", views.org_home, name="org_home"),
+    path(
+        "o/<slug:org>/settings/organization/",
+        views.organization_settings,
+        name="organization_settings",
+    ),
     path("o/<slug:org>/settings/members/", views.members, name="members"),
     path("o/<slug:org>/settings/members/invite/", views.invite_member, name="invite_member"),
     path(

@@ -11,7 +11,13 @@ from pixxel_dashboard.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 
 from . import services, verification
 from .access import current_membership, get_org_for_user
-from .forms import InviteForm, OrganizationForm, RoleForm, SignupForm
+from .forms import (
+    InviteForm,
+    OrganizationForm,
+    OrganizationSettingsForm,
+    RoleForm,
+    SignupForm,
+)
 from .models import AuditEvent, Invitation, Membership, Role
 
 
@@ -67,6 +73,36 @@ def org_home(request: HtmxHttpRequest, org: str):
     """An organization's front page is its job history."""
     organization, _membership = get_org_for_user(request, org)
     return redirect("job_list", organization.slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_settings(request: HtmxHttpRequest, org: str):
+    """The organization's name and time zone (owners and admins)."""
+    organization, _membership = get_org_for_user(request, org, role=Role.ADMIN)
+    initial = {"name": organization.name, "time_zone": organization.time_zone}
+    form = OrganizationSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not form.is_valid():
+            context = {"organization": organization, "form": form}
+            return render(request, "accounts/organization_settings.html", context, status=400)
+        changed = services.update_organization(
+            organization,
+            request.user,
+            name=form.cleaned_data["name"],
+            time_zone=form.cleaned_data["time_zone"],
+        )
+        if changed:
+            messages.success(
+                request,
+                f"Saved the {' and '.join(changed)}. Times are shown in {organization.time_zone}.",
+            )
+        else:
+            messages.info(request, "Nothing to save: the name and time zone are as they were.")
+        return redirect("organization_settings", organization.slug)
+    return render(
+        request, "accounts/organization_settings.html", {"organization": organization, "form": form}
+    )
 
 
 @login_required

@@ -18,17 +18,19 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.utils import timezone
 
 from pixxel_dashboard.core.durations import format_duration
+from pixxel_dashboard.core.moments import iso_utc
 
 from .forms import validate_pixxel_id
 from .models import Job, Outcome, Project, Status, Submission, Workflow
@@ -251,13 +253,52 @@ def _common_filter(query: HistoryQuery, choices: Choices, submitter: str) -> Q |
     return conditions
 
 
-def job_filter(query: HistoryQuery, choices: Choices) -> Q | None:
-    """The rows `query` selects, as one condition (None: certainly no row)."""
+@dataclass(frozen=True)
+class Selection:
+    """The rows a view selects: `common` and any one of `alternatives`.
+
+    Each alternative is an equality an index serves in page order (one status of several, one
+    workflow or project a search matched): a page reads each alternative's first rows through its
+    index and merges them, instead of sorting every matching row.
+    """
+
+    common: Q
+    alternatives: tuple[Q, ...] = (Q(),)
+
+    @property
+    def condition(self) -> Q:
+        either = Q()
+        for alternative in self.alternatives:
+            either |= alternative
+        return self.common & either
+
+
+# More alternatives than this are left to the database as one condition.
+MAX_ALTERNATIVES = 12
+
+
+def _combine(*choices: list[Q]) -> tuple[Q, ...]:
+    """Every combination of one condition from each list (an empty list: no restriction)."""
+    combined = [Q()]
+    for options in choices:
+        if options:
+            combined = [done & option for done in combined for option in options]
+    if len(combined) > MAX_ALTERNATIVES:
+        either = Q()
+        for option in combined:
+            either |= option
+        return (either,)
+    return tuple(combined)
+
+
+def job_filter(query: HistoryQuery, choices: Choices) -> Selection | None:
+    """The rows `query` selects (None: certainly no row)."""
     conditions = _common_filter(query, choices, "submitted_by")
     if conditions is None:
         return None
-    if query.statuses:
-        conditions &= Q(status__in=query.statuses)
+    if len(query.statuses) == 1:
+        conditions &= Q(status=query.statuses[0])
+    statuses = [Q(status=s) for s in query.statuses] if len(query.statuses) > 1 else []
     if query.project:
         project = choices.project(query.project)
         if project is None:
@@ -265,20 +306,32 @@ def job_filter(query: HistoryQuery, choices: Choices) -> Q | None:
         conditions &= Q(project=project)
     if query.workflow:
         conditions &= Q(workflow_pixxel_id=query.workflow)
-    if query.text:
-        conditions &= _search(query.text, choices)
-    return conditions
+    found = _search(query.text, choices) if query.text else []
+    return Selection(conditions, _combine(statuses, found))
 
 
-def _search(text: str, choices: Choices) -> Q:
+def _search(text: str, choices: Choices) -> list[Q]:
+    """A condition per thing `text` names: a workflow, a project, a job id or the start of one."""
     workflows, projects = choices.matching(text)
-    found = Q(workflow_pixxel_id__in=workflows) | Q(project__in=projects)
-    lowered = text.lower()
+    found = [Q(workflow_pixxel_id=w) for w in workflows] + [Q(project=p) for p in projects]
+    lowered = text.lower().rstrip("-")
     if len(lowered) >= MIN_ID_PREFIX and _ID_PREFIX.fullmatch(lowered):
-        found |= Q(pixxel_id__startswith=lowered)
-    elif text.strip():
-        found |= Q(pixxel_id=text)
+        # A range the (organization, pixxel_id) index serves; `startswith` keeps it exact.
+        found.append(
+            Q(pixxel_id__gte=lowered, pixxel_id__lt=_next_prefix(lowered))
+            & Q(pixxel_id__startswith=text.lower())
+        )
+    else:
+        found.append(Q(pixxel_id=text))
     return found
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest hex string after every string starting with `prefix` ("9" → "a": every
+    collation orders digits before letters)."""
+    last = prefix[-1]
+    following = "a" if last == "9" else chr(ord(last) + 1)
+    return prefix[:-1] + following
 
 
 # Only what a row shows (and the live poll compares): never Pixxel's documents.
@@ -359,6 +412,15 @@ class _Order:
             for name, condition in stretches
         ]
 
+    def ordering(self, backwards: bool) -> list:
+        """The whole order as one ORDER BY: unknown values last (first, walking backwards)."""
+        down = self.descending != backwards
+        key = F(self.column).desc if down else F(self.column).asc
+        return [
+            key(nulls_first=True) if backwards else key(nulls_last=True),
+            "-pk" if down else "pk",
+        ]
+
     def beyond(self, anchor: Model, backwards: bool) -> tuple[str, Q]:
         """The stretch `anchor` is in, and the rows of it strictly past `anchor` walking that way."""
         down = self.descending != backwards
@@ -371,42 +433,71 @@ class _Order:
         )
 
 
-def _walk(rows: QuerySet, order: _Order, anchor: Model | None, backwards: bool, limit: int) -> list:
-    """Up to `limit` rows in order (reversed if `backwards`), strictly past `anchor` if given."""
-    found: list = []
-    started = anchor is None
-    start_stretch, past_anchor = order.beyond(anchor, backwards) if anchor else ("", Q())
-    for name, condition, ordering in order.segments(backwards):
-        if not started and name != start_stretch:
-            continue
-        where = condition & past_anchor if not started else condition
-        started = True
-        found += list(rows.filter(where).order_by(*ordering)[: limit - len(found)])
-        if len(found) >= limit:
-            break
-    return found
+def _walk(
+    rows: QuerySet,
+    selection: Selection,
+    order: _Order,
+    anchor: Model | None,
+    backwards: bool,
+    limit: int,
+) -> list:
+    """Up to `limit` rows in order (reversed if `backwards`), strictly past `anchor` if given.
+
+    One query. Each alternative × stretch of the order reads at most `limit` rows through its
+    index; the rows are those among them that come first.
+    """
+    stretches = order.segments(backwards)
+    if anchor is not None:
+        # The anchor's stretch from the anchor on, and the stretches after it.
+        start_stretch, past_anchor = order.beyond(anchor, backwards)
+        at = next(i for i, (name, _, _) in enumerate(stretches) if name == start_stretch)
+        stretches = stretches[at:]
+        name, condition, ordering = stretches[0]
+        stretches[0] = (name, condition & past_anchor, ordering)
+    heads = [
+        rows.filter(selection.common & alternative & condition).order_by(*ordering)
+        for alternative in selection.alternatives
+        for _, condition, ordering in stretches
+    ]
+    if len(heads) == 1:
+        return list(heads[0][:limit])
+    # The rows of every head, found by primary key: SELECT … WHERE id IN (head 1 UNION ALL …).
+    # (The ORM cannot put LIMITs inside a UNION on SQLite; each head's SQL is the ORM's own, its
+    # values stay parameters.)
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, head in enumerate(heads):
+        sql, head_params = head.values("pk")[:limit].query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) head_{i}")  # noqa: S608
+        params.extend(head_params)
+    first = rows.filter(pk__in=RawSQL(" UNION ALL ".join(parts), params))  # noqa: S611
+    return list(first.order_by(*order.ordering(backwards))[:limit])
 
 
-def _page(rows: QuerySet, query: HistoryQuery, order: _Order, anchor_rows: QuerySet) -> Page:
+def _page(
+    rows: QuerySet, selection: Selection, query: HistoryQuery, order: _Order, anchor_rows
+) -> Page:
     """The page `query` names of `rows`, in `order`. `anchor_rows` finds a cursor's row."""
     size = PAGE_SIZE
-    total = rows.order_by()[: COUNT_CAP + 1].count()
+    total = rows.filter(selection.condition).order_by()[: COUNT_CAP + 1].count()
     cursor = query.after or query.before
     anchor = _anchor(anchor_rows, cursor) if cursor else None
+
+    def walk(anchor, backwards):
+        return _walk(rows, selection, order, anchor, backwards, size + 1)
+
     if cursor and anchor is None:
         # A link to a row that has gone (or never was): start over rather than fail.
-        found = _walk(rows, order, None, False, size + 1)
-        return _paged(found, total, size, at_start=True, anchor_lost=True)
+        return _paged(walk(None, False), total, size, at_start=True, anchor_lost=True)
     if query.before and anchor is not None:
-        found = _walk(rows, order, anchor, True, size + 1)
+        found = walk(anchor, True)
         more = len(found) > size
         return _paged(found[:size][::-1], total, size, at_start=not more, at_end=False)
     if query.last:
-        found = _walk(rows, order, None, True, size + 1)
+        found = walk(None, True)
         more = len(found) > size
         return _paged(found[:size][::-1], total, size, at_start=not more, at_end=True)
-    found = _walk(rows, order, anchor, False, size + 1)
-    return _paged(found, total, size, at_start=anchor is None)
+    return _paged(walk(anchor, False), total, size, at_start=anchor is None)
 
 
 _PUBLIC_ID = {Job: "pixxel_id", Submission: "token"}
@@ -450,14 +541,13 @@ def _paged(
 
 
 def job_page(organization, query: HistoryQuery, choices: Choices) -> Page:
-    conditions = job_filter(query, choices)
-    if conditions is None:
+    selection = job_filter(query, choices)
+    if selection is None:
         return Page(rows=[], total=0)
-    rows = _jobs(organization).filter(conditions)
     anchor_rows = Job.objects.filter(organization=organization).only(
         "pk", *(column for column, _ in SORTS.values())
     )
-    page = _page(rows, query, _Order.of(query.sort), anchor_rows)
+    page = _page(_jobs(organization), selection, query, _Order.of(query.sort), anchor_rows)
     page.rows = [HistoryRow(job) for job in page.rows]
     return page
 
@@ -482,7 +572,8 @@ def _failed_submissions(organization) -> QuerySet[Submission]:
     )
 
 
-def submission_filter(query: HistoryQuery, choices: Choices) -> Q | None:
+def submission_filter(query: HistoryQuery, choices: Choices) -> Selection | None:
+    """The failed submissions `query` selects (None: certainly none). Few rows: one condition."""
     conditions = _common_filter(query, choices, "user")
     if conditions is None:
         return None
@@ -498,16 +589,16 @@ def submission_filter(query: HistoryQuery, choices: Choices) -> Q | None:
             | Q(workflow_pixxel_id=query.text)
             | Q(project_pixxel_id=query.text)
         )
-    return conditions
+    return Selection(conditions)
 
 
 def failed_submission_page(organization, query: HistoryQuery, choices: Choices) -> Page:
-    conditions = submission_filter(query, choices)
-    if conditions is None:
+    selection = submission_filter(query, choices)
+    if selection is None:
         return Page(rows=[], total=0)
-    rows = _failed_submissions(organization).filter(conditions)
     anchor_rows = Submission.objects.filter(organization=organization).only("pk", "created_at")
-    return _page(rows, query, _Order.of(DEFAULT_SORT), anchor_rows)
+    order = _Order.of(DEFAULT_SORT)
+    return _page(_failed_submissions(organization), selection, query, order, anchor_rows)
 
 
 @dataclass
@@ -521,10 +612,13 @@ class HistoryRow:
     def __post_init__(self) -> None:
         job = self.job
         self.duration = format_duration(job.time_taken_seconds)
+        cost, estimate = job.cost, job.estimated_cost
         self.overrun = (
-            _is_number(job.cost)
-            and _is_number(job.estimated_cost)
-            and (job.cost > job.estimated_cost)
+            cost is not None
+            and estimate is not None
+            and _is_number(cost)
+            and _is_number(estimate)
+            and cost > estimate
         )
 
     @property
@@ -537,8 +631,8 @@ class HistoryRow:
         return self.job.pixxel_id[:8]
 
 
-def _is_number(value: Decimal | None) -> bool:
-    return value is not None and value.is_finite()
+def _is_number(value: Decimal) -> bool:
+    return value.is_finite()  # INVALID_CREDITS (a stored amount out of bounds) is not
 
 
 # --- the live rows ----------------------------------------------------------------------------
@@ -581,12 +675,7 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second: what a spreadsheet or a script reads without surprises."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-JOB_CSV_COLUMNS = (
+JOB_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("job_id", "pixxel_id"),
     ("status", "status"),
     ("workflow_id", "workflow_pixxel_id"),
@@ -602,7 +691,7 @@ JOB_CSV_COLUMNS = (
     ("estimated_credits", "estimated_cost"),
     ("failure_reason", "failure_reason"),
 )
-SUBMISSION_CSV_COLUMNS = (
+SUBMISSION_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("submitted_at", "created_at"),
     ("submitted_by", "user__username"),
     ("workflow_id", "workflow_pixxel_id"),
@@ -627,23 +716,19 @@ class _Echo:
 def csv_lines(organization, query: HistoryQuery, choices: Choices) -> Iterator[str]:
     """Every row the view selects (not one page), oldest last, as CSV lines: one query, streamed."""
     if query.show == FAILED_SUBMISSIONS:
-        columns, conditions = SUBMISSION_CSV_COLUMNS, submission_filter(query, choices)
+        columns, selection = SUBMISSION_CSV_COLUMNS, submission_filter(query, choices)
         base: QuerySet = Submission.objects.filter(
             organization=organization, outcome=Outcome.FAILED
         )
     else:
-        columns, conditions = JOB_CSV_COLUMNS, job_filter(query, choices)
+        columns, selection = JOB_CSV_COLUMNS, job_filter(query, choices)
         base = Job.objects.filter(organization=organization)
     writer = csv.writer(_Echo())
     yield writer.writerow([name for name, _ in columns])
-    if conditions is None:
+    if selection is None:
         return
     order = _Order.of(query.sort if query.show == JOBS else DEFAULT_SORT)
-    key = F(order.column)
-    ordering = [
-        key.desc(nulls_last=True) if order.descending else key.asc(nulls_last=True),
-        "-pk" if order.descending else "pk",
-    ]
-    values = base.filter(conditions).order_by(*ordering).values_list(*(c for _, c in columns))
+    ordered = base.filter(selection.condition).order_by(*order.ordering(backwards=False))
+    values = ordered.values_list(*(column for _, column in columns))
     for row in values.iterator(chunk_size=CSV_CHUNK):
         yield writer.writerow([csv_cell(value) for value in row])

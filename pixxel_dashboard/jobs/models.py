@@ -196,6 +196,10 @@ class Job(models.Model):
                 fields=["organization", "project", "-created_at", "-id"], name="job_org_project"
             ),
             models.Index(
+                fields=["organization", "project", "status", "-created_at", "-id"],
+                name="job_org_project_status",
+            ),
+            models.Index(
                 fields=["organization", "workflow_pixxel_id", "-created_at", "-id"],
                 name="job_org_workflow",
             ),

@@ -11,6 +11,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 from pixxel_dashboard.core.durations import format_duration
 
 from .models import Job, Status, Task
@@ -129,16 +131,21 @@ def _inference_end(t: Task, now: datetime | None) -> datetime | None:
     return t.block_inf_end_time or (now if t.status == Status.RUNNING else None)
 
 
+def _clock(value: datetime) -> str:
+    """The time of day in the active (organization's) zone, as the task's own details show it."""
+    return f"{timezone.localtime(value):%H:%M:%S}"
+
+
 def _title(t: Task, name: str, span: Span) -> str:
     """The bar's tooltip: what happened when."""
-    parts = [f"{name}: {t.get_status_display()}", f"received {span[0]:%H:%M:%S}"]
+    parts = [f"{name}: {t.get_status_display()}", f"received {_clock(span[0])}"]
     if t.block_inf_start_time:
-        inference = f"inference {t.block_inf_start_time:%H:%M:%S}"
+        inference = f"inference {_clock(t.block_inf_start_time)}"
         if t.block_inf_end_time:
-            inference += f"–{t.block_inf_end_time:%H:%M:%S}"
+            inference += f"–{_clock(t.block_inf_end_time)}"
         parts.append(inference)
     if t.send_time:
-        parts.append(f"sent {t.send_time:%H:%M:%S}")
+        parts.append(f"sent {_clock(t.send_time)}")
     parts.append(f"took {format_duration((span[1] - span[0]).total_seconds())}")
     return ", ".join(parts)
 

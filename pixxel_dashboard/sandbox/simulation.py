@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +111,55 @@ class Job:
 
     def task_id(self, name: str) -> str:
         return str(uuid.uuid5(uuid.UUID(self.id), name))
+
+
+def planned_job(
+    job_id: str, world: str, workflow: WorkflowDef, project_id: str, created_at: float
+) -> Job:
+    """A job as the sandbox would hold it, from what fully determines it (its state-file line)."""
+    plan, estimated_end = plan_job(workflow, created_at)
+    return Job(job_id, world, workflow, project_id, user_of(world), created_at, plan, estimated_end)
+
+
+def state_row(job: Job) -> dict[str, Any]:
+    """A job's line in the state file: all it takes to plan it again (see Simulation._restore)."""
+    return {
+        "id": job.id,
+        "world": job.world,  # a hash of the key, never the key
+        "workflow_id": job.workflow.id,
+        "project_id": job.project_id,
+        "created_at": job.created_at,
+    }
+
+
+def append_to_state(state_path: str | Path, jobs: Iterable[Job]) -> int:
+    """Append to a state file the jobs it does not hold as they are; returns how many were written.
+
+    For a history written before the sandbox starts (`seed_demo`; a running sandbox reads the file
+    only when it starts). A line with the same id but another time is superseded: the last wins.
+    """
+    path = Path(state_path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        text = ""
+
+    def same(row: dict[str, Any]) -> tuple:  # 1700000000 and 1700000000.0 are the same time
+        return tuple(row[k] for k in ("id", "world", "workflow_id", "project_id", "created_at"))
+
+    held = set()
+    for line in text.splitlines():
+        try:
+            held.add(same(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line: the restore skips it too
+    new = [row for row in map(state_row, jobs) if same(row) not in held]
+    if new:
+        with path.open("a") as state:
+            if text and not text.endswith("\n"):
+                state.write("\n")  # never glue a line onto a torn last one
+            state.writelines(json.dumps(row) + "\n" for row in new)
+    return len(new)
 
 
 def plan_job(workflow: WorkflowDef, created_at: float) -> tuple[dict[str, TaskRun | None], float]:
@@ -361,24 +411,14 @@ class Simulation:
                 world, job_id, project_id = row["world"], row["id"], row["project_id"]
             except (ValueError, KeyError, TypeError):
                 continue  # a torn last line or a workflow the seed no longer has
-            plan, estimated_end = plan_job(workflow, created_at)
-            job = Job(
-                job_id, world, workflow, project_id, user_of(world), created_at, plan, estimated_end
-            )
+            job = planned_job(job_id, world, workflow, project_id, created_at)
             self._jobs.setdefault(world, {})[job_id] = job
 
     def _remember(self, job: Job) -> None:
         if self._state_path is None:
             return
-        row = {
-            "id": job.id,
-            "world": job.world,  # a hash of the key, never the key
-            "workflow_id": job.workflow.id,
-            "project_id": job.project_id,
-            "created_at": job.created_at,
-        }
         with self._state_path.open("a") as state:
-            state.write(json.dumps(row) + "\n")
+            state.write(json.dumps(state_row(job)) + "\n")
 
     # clock -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -414,8 +454,7 @@ class Simulation:
         with self.lock:
             now = self.clock.now()
             job_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-            plan, estimated_end = plan_job(workflow, now)
-            job = Job(job_id, world, workflow, project_id, user_of(world), now, plan, estimated_end)
+            job = planned_job(job_id, world, workflow, project_id, now)
             self._jobs.setdefault(world, {})[job_id] = job
             self._remember(job)
             return job_view(job, now)

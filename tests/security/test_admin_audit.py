@@ -82,6 +82,7 @@ def test_memberships_changed_inline_on_the_organization_are_audited(admin_web, a
     data = {
         "name": acme.name,
         "slug": acme.slug,
+        "time_zone": acme.time_zone,
         "memberships-TOTAL_FORMS": len(memberships),
         "memberships-INITIAL_FORMS": len(memberships),
         "memberships-MIN_NUM_FORMS": 0,

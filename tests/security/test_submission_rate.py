@@ -38,7 +38,7 @@ def test_a_member_over_the_rate_is_refused_and_the_attempt_recorded(
     failed = Submission.objects.get(outcome=Outcome.FAILED)
     assert failed.user == bob and failed.error_kind == "too_many_submissions"
     assert "Too many submissions" in failed.user_message
-    listing = client.get("/o/acme/jobs/").content.decode()
+    listing = client.get("/o/acme/jobs/?show=failed").content.decode()
     assert "Too many submissions" in listing
 
 

@@ -82,6 +82,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='job',
+            index=models.Index(fields=['organization', 'project', 'status', '-created_at', '-id'], name='job_org_project_status'),
+        ),
+        migrations.AddIndex(
+            model_name='job',
             index=models.Index(fields=['organization', 'workflow_pixxel_id', '-created_at', '-id'], name='job_org_workflow'),
         ),
         migrations.AddIndex(
