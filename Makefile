@@ -47,6 +47,9 @@ test: $(VENV)/.dev
 	@# Browser tests use Debian's Chromium: installed here with apt-get as root or with sudo, else
 	@# Playwright's own download; otherwise one sentence says what to install (exit 1).
 	@bash scripts/ensure-chromium $(VENV)/bin/playwright
+	@# The Nu HTML Checker (tests/test_html_validity.py): vnu-jar, pinned, in .cache/vnu; Java where
+	@# missing (apt-get as root or with sudo); otherwise one sentence says what to install (exit 1).
+	@bash scripts/ensure-vnu >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The job page at scale (10 vs 2,000 tasks), then the team's history at scale (100,000 jobs vs

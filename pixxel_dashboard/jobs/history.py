@@ -138,6 +138,18 @@ def _day(value: str, what: str, notes: list[str]) -> date | None:
         return None
 
 
+# A page link names a row by its public id: a Pixxel job id or a submission's token.
+_CURSOR = re.compile(r"[A-Za-z0-9._:~-]{1,100}")
+
+
+def _cursor(value: str | None, notes: list[str]) -> str:
+    value = (value or "").strip()
+    if value and not _CURSOR.fullmatch(value):
+        notes.append("That page link is not one this page made: showing the first page.")
+        return ""
+    return value
+
+
 def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
     """What `params` (request.GET) asks for; anything not understood is dropped with a note."""
     notes: list[str] = []
@@ -157,7 +169,8 @@ def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
     if since and until and since > until:
         since, until = until, since
         notes.append("The start date was after the end date: swapped them.")
-    text = " ".join((get("q") or "").split())
+    # Control characters (a NUL included, which PostgreSQL refuses) can be in no name or id.
+    text = " ".join("".join(ch for ch in get("q") or "" if ch.isprintable()).split())
     if len(text) > MAX_SEARCH_LENGTH:
         text = text[:MAX_SEARCH_LENGTH]
         notes.append(f"Searched for the first {MAX_SEARCH_LENGTH} characters only.")
@@ -167,7 +180,7 @@ def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
         sort = DEFAULT_SORT
     show = FAILED_SUBMISSIONS if get("show") == FAILED_SUBMISSIONS else JOBS
     by = (get("by") or "").strip()[:150]
-    after, before = (get("after") or "").strip(), (get("before") or "").strip()
+    after, before = _cursor(get("after"), notes), _cursor(get("before"), notes)
     return HistoryQuery(
         show=show,
         statuses=tuple(statuses),
@@ -178,8 +191,8 @@ def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
         until=until,
         text=text,
         sort=sort,
-        after=after[:200],
-        before="" if after else before[:200],
+        after=after,
+        before="" if after else before,
         last=not (after or before) and get("last") == "1",
         notes=tuple(notes),
     )

@@ -52,8 +52,7 @@ def job_list(request: HtmxHttpRequest, org: str) -> HttpResponse:
         "links": _links(request, organization, query, page),
         "workflow_known": any(w.pixxel_id == query.workflow for w in choices.workflows),
         "live": _live_context(organization, page.rows if query.show == history.JOBS else []),
-        # Whether a key is missing matters only to say so where nothing else is to be seen.
-        "has_api_key": bool(page.rows) or keys.active_key(organization) is not None,
+        "has_api_key": keys.active_key(organization) is not None,
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, TEMPLATE + "#results", context)

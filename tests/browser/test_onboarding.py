@@ -51,7 +51,9 @@ def test_a_team_forms_through_an_invitation(live_server, page: Page, browser):
     dana.get_by_role("button", name="Confirm my email address").click()
     expect(dana.get_by_role("status")).to_contain_text("dana@example.com is confirmed")
     dana.get_by_role("button", name="Join Orbital Farms").click()
-    expect(dana.get_by_role("status")).to_contain_text("You joined Orbital Farms")
+    expect(dana.locator("#messages").get_by_role("status")).to_contain_text(
+        "You joined Orbital Farms"
+    )
     expect(dana.get_by_role("table", name="Jobs of Orbital Farms")).to_be_visible()
     # A member may submit: the navigation offers it.
     expect(dana.get_by_role("navigation", name="Sections")).to_contain_text("Submit")
