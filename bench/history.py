@@ -31,7 +31,6 @@ import os
 import random
 import re
 import resource
-import statistics
 import sys
 import time
 import traceback
@@ -54,6 +53,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 PAGE_SIZE = 50
 BATCH = 5_000
@@ -441,20 +441,6 @@ def deep_urls(client: Client, o: OrgData) -> dict[str, tuple[str | None, str]]:
         url, page_no = resolve(base, follow), page_no + 1
     result[PAGE_500] = (url, f"page {page_no}")
     return result
-
-
-def median_seconds(calls: dict, runs: int) -> dict:
-    """Median time of each call, the calls interleaved run by run: a busy machine slows all of
-    them alike instead of whichever happened to run during the busy spell."""
-    for call in calls.values():
-        call()  # warm up (template and URL caches)
-    times: dict = {key: [] for key in calls}
-    for _ in range(runs):
-        for key, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(values) for key, values in times.items()}
 
 
 @dataclasses.dataclass

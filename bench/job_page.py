@@ -21,7 +21,6 @@ import gzip
 import html
 import os
 import re
-import statistics
 import sys
 import time
 import uuid
@@ -39,22 +38,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 RUNS = 25
-
-
-def median_seconds(calls: dict, runs: int = RUNS) -> dict:
-    """Median time of each call, the calls interleaved run by run: a busy machine slows all of
-    them alike instead of whichever happened to run during the busy spell."""
-    for call in calls.values():
-        call()  # warm up (template and URL caches)
-    times: dict = {key: [] for key in calls}
-    for _ in range(runs):
-        for key, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def main() -> int:
@@ -200,7 +186,7 @@ def run() -> int:
     calls.update(
         {(n, "first_time"): (lambda u=r["url"]: first_view(u)) for n, r in results.items()}
     )
-    timed = median_seconds(calls)
+    timed = median_seconds(calls, RUNS)
     for (n, what), seconds in timed.items():
         results[n][what] = seconds
     for r in results.values():
