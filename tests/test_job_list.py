@@ -399,7 +399,7 @@ def test_the_page_asks_the_same_number_of_queries_for_3_or_60_jobs(
             assert client.get(JOBS + view).status_code == 200
     # A deep page costs what the first costs, plus finding the row it starts after.
     deep = link(get(client, JOBS), "next")
-    with django_assert_max_num_queries(counts[""] + 1):
+    with django_assert_max_num_queries(min(10, counts[""] + 1)):
         assert client.get(deep).status_code == 200
 
 

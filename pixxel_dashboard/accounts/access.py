@@ -20,11 +20,14 @@ def get_org_for_user(
 ) -> tuple[Organization, Membership]:
     if not request.user.is_authenticated:
         raise Http404("Organization not found")
-    membership = (
+    # All of the user's memberships in one query: the organization switcher lists them anyway.
+    memberships = list(
         Membership.objects.select_related("organization")
-        .filter(user=request.user, organization__slug=slug)
-        .first()
+        .filter(user=request.user)
+        .order_by("organization__name")
     )
+    request.user_memberships = memberships  # type: ignore[attr-defined]
+    membership = next((m for m in memberships if m.organization.slug == slug), None)
     if membership is None:
         raise Http404("Organization not found")
     if not membership.has_role(role):

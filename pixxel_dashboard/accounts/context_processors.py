@@ -5,6 +5,10 @@ def organizations(request):
         return {}
 
     def memberships():
+        # An organization's page has read them already (`get_org_for_user`).
+        known = getattr(request, "user_memberships", None)
+        if known is not None:
+            return known
         return list(user.memberships.select_related("organization").order_by("organization__name"))
 
     # Lazy: pages that never render the top bar (fragments, JSON) do not pay for the query.
