@@ -30,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from pixxel_dashboard.core.durations import format_duration
 from pixxel_dashboard.core.moments import iso_utc
@@ -628,6 +629,10 @@ class HistoryRow:
     progress: str = field(init=False)  # "40" (percent) or ""
     credits: str = field(init=False)
     estimate: str = field(init=False)
+    status: str = field(init=False)
+    workflow: str = field(init=False)
+    project: str = field(init=False)
+    submitter: str = field(init=False)
 
     def __post_init__(self) -> None:
         job = self.job
@@ -643,6 +648,16 @@ class HistoryRow:
         self.progress = "" if job.progress is None else f"{job.progress:.0f}"
         self.credits = _credits(cost)
         self.estimate = _credits(estimate)
+        unknown_word = job.status == Status.UNKNOWN and job.status_raw
+        self.status = (
+            f"unknown — Pixxel says '{job.status_raw}'"
+            if unknown_word
+            else job.get_status_display()
+        )
+        workflow = job.workflow.name if job.workflow else ""
+        self.workflow = workflow or f"Workflow {Truncator(job.workflow_pixxel_id).chars(20)}"
+        self.project = (job.project.name or job.project.pixxel_id) if job.project else "—"
+        self.submitter = job.submitted_by.username if job.submitted_by else ""
 
     @property
     def live(self) -> bool:
