@@ -71,6 +71,13 @@ def test_focus_stays_where_it_was_across_polls_of_a_running_job(
     page.clock.install()
     page.goto(live_server.url + job.get_absolute_url())
     header = page.locator("#job-header")
+    # What the polite live region says, each time it changes.
+    page.evaluate("""() => {
+        window.heard = [];
+        const region = document.getElementById("job-announce");
+        new MutationObserver(() => window.heard.push(region.textContent.trim()))
+            .observe(region, {childList: true, characterData: true, subtree: true});
+    }""")
 
     # Run again, in the header every poll replaces.
     run_again = page.get_by_role("link", name="Run again")
@@ -109,6 +116,12 @@ def test_focus_stays_where_it_was_across_polls_of_a_running_job(
     assert opened.evaluate("el => el.open") is True
     # Its body loads again (in its own request); the logs the person opened stay open.
     expect(opened.locator("details.logs")).to_have_attribute("open", "")
+
+    # Heard along the way: each change of status once, progress in steps of 10 % at least.
+    heard = page.evaluate("window.heard")
+    assert heard[-1] == "Job failed." and len(heard) == len(set(heard)), heard
+    steps = [int(m.group(1)) for m in map(re.compile(r"running, (\d+)% done").search, heard) if m]
+    assert all(b - a >= 10 for a, b in zip(steps, steps[1:], strict=False)), heard
 
 
 def test_a_focused_link_in_a_live_history_row_keeps_focus(
