@@ -47,6 +47,8 @@ POLL_SECONDS = 3
 HEAVY_TASK_FIELDS = ("inputs", "result", "info_logs", "raw")
 # Query parameters that say what the page shows; its poll carries them along.
 VIEW_PARAMS = ("log_q", "p", "band")
+# Progress is spoken (the page's polite live region) once per this many percent, no more often.
+ANNOUNCE_STEP = 10
 
 
 def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER, *, light: bool = False):
@@ -78,6 +80,19 @@ def _seen_version(token: str | None) -> int | None:
     """The job version a poll's page shows, from its token; None when it cannot tell."""
     try:
         return int((token or "").split(".")[0])
+    except ValueError:
+        return None
+
+
+def _progress_step(job: Job) -> int:
+    """How many whole ANNOUNCE_STEPs of progress the job has made."""
+    return int((job.progress or 0) // ANNOUNCE_STEP)
+
+
+def _heard_step(value: str | None) -> int | None:
+    """The progress step a poll's page last announced (or showed on load); None: cannot tell."""
+    try:
+        return int(value or "")
     except ValueError:
         return None
 
@@ -152,13 +167,17 @@ def _job_page(request, job: Job, slug: str, kept: dict[str, str], log_q: str) ->
     return page
 
 
-def _context(request, organization, membership, job: Job, *, oob: bool = False) -> dict:
+def _context(
+    request, organization, membership, job: Job, *, oob: bool = False, heard: int | None = None
+) -> dict:
+    """`heard`: the progress step last announced (the page's own on load)."""
     log_q = request.GET.get("log_q", "")[:200]
     kept = {k: request.GET[k][:200] for k in VIEW_PARAMS if request.GET.get(k)}
     slug = organization.slug
     page = _job_page(request, job, slug, kept, log_q)
+    heard = _progress_step(job) if heard is None else heard
     poll_query = urlencode(
-        {"v": live_token(job), "s": job.status, "rows": _rows_shape(page), **kept}
+        {"v": live_token(job), "s": job.status, "a": heard, "rows": _rows_shape(page), **kept}
     )
     return {
         "organization": organization,
@@ -221,8 +240,16 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
     job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
         pk=job_obj.pk
     )
-    context = _context(request, organization, membership, job_obj, oob=True)
-    context["announce"] = request.GET.get("s") != job_obj.status
+    # Said once per status, and progress once per ANNOUNCE_STEP it climbs (never when it drops).
+    heard = _heard_step(request.GET.get("a"))
+    step = _progress_step(job_obj)
+    announce = request.GET.get("s") != job_obj.status or (
+        _polling(job_obj) and heard is not None and step > heard
+    )
+    if announce or heard is None:
+        heard = step
+    context = _context(request, organization, membership, job_obj, oob=True, heard=heard)
+    context["announce"] = announce
     # Only the rows that changed since the page's version travel (out of band); a page whose
     # version or rows we cannot tell gets the whole task list.
     seen_version = _seen_version(seen)

@@ -35,3 +35,46 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   };
   form.addEventListener("htmx:afterRequest", stop);
 });
+// Focus stays where the person left it. A live update (a poll's out-of-band swap) may replace the
+// element that has focus, and a button htmx disables during its request loses focus: either drops
+// focus to <body>. htmx itself refocuses an element with the same id; for the others, the control
+// in the same place is found again here: same tag, href, name and class under the same nearest
+// ancestor with an id, by position among its kind. Focus someone moved elsewhere is never touched.
+let lastFocused = null;
+document.addEventListener("focusin", (event) => { lastFocused = event.target; });
+document.addEventListener("focusout", (event) => {
+  const el = event.target;
+  // A blur the person made (a click on the page's background), not one a swap or a disabled
+  // button caused: nothing to give back.
+  setTimeout(() => {
+    if (lastFocused === el && el.isConnected && !el.disabled && !hasFocus()) lastFocused = null;
+  }, 0);
+});
+function hasFocus() {
+  return document.activeElement && document.activeElement !== document.body;
+}
+function kindOf(el) {
+  const cls = el.getAttribute("class") || "";
+  return [el.localName, el.getAttribute("href"), el.getAttribute("name"), cls].join("\u0000");
+}
+function sameKind(root, el) {
+  const kind = kindOf(el);
+  return [...root.querySelectorAll(el.localName)].filter((c) => kindOf(c) === kind);
+}
+function replacementOf(el) {
+  if (el.id) return document.getElementById(el.id);
+  const holder = el.parentElement && el.parentElement.closest("[id]");
+  const place = holder ? document.getElementById(holder.id) : null;
+  if (!holder || !place) return null;
+  const index = sameKind(holder, el).indexOf(el);
+  return sameKind(place, el)[index] || null;
+}
+function giveFocusBack() {
+  const el = lastFocused;
+  if (!el || hasFocus()) return;
+  const target = el.isConnected ? el : replacementOf(el);
+  if (target && target.isConnected && !target.disabled) target.focus({ preventScroll: true });
+}
+for (const name of ["htmx:afterRequest", "htmx:oobAfterSwap", "htmx:afterSwap", "htmx:afterSettle"]) {
+  document.addEventListener(name, giveFocusBack);
+}
