@@ -55,7 +55,7 @@ def job_list(request: HtmxHttpRequest, org: str) -> HttpResponse:
         "has_api_key": keys.active_key(organization) is not None,
     }
     if request.htmx and not request.htmx.history_restore_request:
-        return render(request, TEMPLATE + "#results", context)
+        return render(request, TEMPLATE + "#results", {**context, "announce": True})
     context["import_form"] = ImportJobsForm(initial={"workflow_id": query.workflow})
     return render(request, TEMPLATE, context)
 

@@ -288,6 +288,10 @@ def test_keyboard_only_filtering_keeps_the_focus(live_server, page: Page, alice,
     # The swap replaced the results only: the button is usable again and keeps the focus.
     expect(page.get_by_role("button", name="Apply")).to_be_enabled()
     assert focused(page) == "button:submit:Apply"
+    # The count is read out from the page's own live region (the swapped one would not be).
+    expect(page.locator("#history-announce[aria-live=polite]")).to_have_text(
+        "1 job matches the filters."
+    )
 
 
 def test_without_javascript_the_filters_are_a_plain_get_form(live_server, browser, alice, team):
