@@ -11,7 +11,12 @@ from django.contrib.auth import get_user_model
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
 
-pytest_plugins = ["tests.plugins.sandbox", "tests.plugins.browser", "tests.plugins.jobs"]
+pytest_plugins = [
+    "tests.plugins.sandbox",
+    "tests.plugins.browser",
+    "tests.plugins.jobs",
+    "tests.plugins.pages",
+]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must not refuse.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -1,0 +1,144 @@
+"""Every page of the product, in the states worth checking, for suites that visit them all (axe-core,
+phone width, HTML validity...): `every_page` builds the data and returns the visits in order.
+
+A visit is a URL, optionally followed by what a person does there (open the pre-flight panel, submit a
+form with an error). Visits marked `anonymous` come first, before the browser logs in as alice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import path
+from playwright.sync_api import Page, expect
+
+from pixxel_dashboard.accounts.models import Membership, Organization, Role
+from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Submission
+from pixxel_dashboard.sandbox import ids
+from tests.plugins.browser import log_in
+from tests.plugins.jobs import finish, submit
+
+# The fan-out workflow: scene fetch, tiling, 52 tiles, mosaic, export.
+FANOUT_TASKS = 56
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str
+    url: str
+    then: Callable[[Page], None] | None = None
+    anonymous: bool = False
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class World:
+    """What `every_page` made, for tests that look closer at one page."""
+
+    visits: list[Visit]
+    running: Job
+    failed: Job
+    fanout: Job
+
+
+def open_page(page: Page, base: str, visit: Visit) -> None:
+    response = page.goto(base + visit.url)
+    assert response is not None and response.status == visit.status, (
+        f"{visit.name}: {response and response.status}"
+    )
+    if visit.then:
+        visit.then(page)
+    # Until htmx (on the pages that load it) has settled what the page asked for on load.
+    page.wait_for_function(
+        "() => !window.htmx || !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
+def visit_all(
+    pages: list[Page], base: str, visits: list[Visit], check: Callable[[Visit], None]
+) -> None:
+    """Open each page in each browser page given (the anonymous ones first, then the rest as
+    alice), and `check` each once it is open in all of them."""
+    for page in pages:
+        page.context.clear_cookies()
+    anonymous = [v for v in visits if v.anonymous]
+    for visit in anonymous:
+        for page in pages:
+            open_page(page, base, visit)
+        check(visit)
+    for page in pages:
+        log_in(page, base, "alice")
+    for visit in [v for v in visits if not v.anonymous]:
+        for page in pages:
+            open_page(page, base, visit)
+        check(visit)
+
+
+def _submit_without_confirming(page: Page) -> None:
+    """The pre-flight lists validation errors; submitting without confirming them is refused."""
+    expect(page.locator("#preflight")).to_contain_text("validation error")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator("#preflight .errorlist")).to_be_visible()
+
+
+def _boom(request):
+    raise RuntimeError("a deliberate failure, for the 500 page")
+
+
+@pytest.fixture
+def every_page(acme, alice, pixxel, sandbox, settings) -> World:
+    """Acme with a finished fan-out job, a failed job, a running job and a failed submission; an
+    empty organization where alice is only a viewer (an empty history, and a 403); `/boom/`, a 500."""
+    import pixxel_dashboard.urls as root
+
+    settings.ROOT_URLCONF = type(
+        "WithBoom", (), {"urlpatterns": [path("boom/", _boom), *root.urlpatterns]}
+    )
+    empty = Organization.objects.create(name="Quiet Fields", slug="quiet")
+    Membership.objects.create(user=alice, organization=empty, role=Role.VIEWER)
+
+    fanout = submit(acme, alice, pixxel, workflow=ids.WF_FANOUT, project=ids.PROJECT_COASTAL)
+    failed = submit(acme, alice, pixxel, workflow=ids.WF_FAILING, project=ids.PROJECT_URBAN)
+    finish(fanout, sandbox, 3600)
+    finish(failed, sandbox, 0)
+    running = submit(acme, alice, pixxel)
+    sandbox.set_speed(0)  # stays running while the suites look at it
+    assert fanout.status == "succeeded" and fanout.tasks.count() == FANOUT_TASKS
+    assert failed.status == "failed", failed.status
+    Submission.objects.create(
+        organization=acme,
+        user=alice,
+        project_pixxel_id=ids.PROJECT_AGRI,
+        workflow_pixxel_id=ids.WF_LINEAR,
+        outcome=Outcome.FAILED,
+        error_kind=FailureKind.SERVER_ERROR,
+        http_status=502,
+        user_message="Pixxel answered with an error (502). Nothing was created; try again.",
+    )
+    task = fanout.tasks.get(name="Mosaic")
+    preflight = f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
+    visits = [
+        Visit("login", "/accounts/login/", anonymous=True),
+        Visit("sign-up", "/accounts/signup/", anonymous=True),
+        Visit("jobs, empty", "/o/quiet/jobs/"),
+        Visit("jobs", "/o/acme/jobs/"),
+        Visit("jobs, filtered", "/o/acme/jobs/?status=failed&q=Land"),
+        Visit("failed submissions", "/o/acme/jobs/?show=failed"),
+        Visit("submit", "/o/acme/jobs/new/"),
+        Visit("submit, pre-flight open", preflight),
+        Visit("submit, form error", preflight, then=_submit_without_confirming),
+        Visit("running job", running.get_absolute_url()),
+        Visit("failed job", failed.get_absolute_url()),
+        Visit(f"finished {FANOUT_TASKS}-task job", fanout.get_absolute_url()),
+        Visit("task", f"{fanout.get_absolute_url()}tasks/{task.pixxel_id}/"),
+        Visit("keys", "/o/acme/settings/keys/"),
+        Visit("team", "/o/acme/settings/members/"),
+        Visit("organization settings", "/o/acme/settings/organization/"),
+        Visit("403", "/o/quiet/jobs/new/", status=403),
+        Visit("404", "/o/acme/nothing-here/", status=404),
+        Visit("500", "/boom/", status=500),
+    ]
+    return World(visits, running=running, failed=failed, fanout=fanout)
