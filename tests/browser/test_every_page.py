@@ -3,8 +3,12 @@ scheme, no sideways scroll at phone width; and the layout faults once found by h
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
+from pixxel_dashboard.keys import services
+from pixxel_dashboard.sandbox import ids
+from tests.plugins.browser import log_in
+from tests.plugins.jobs import finish, submit
 from tests.plugins.pages import Visit, World, visit_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,10 +30,15 @@ def readable(where: str, violation: dict) -> str:
     return "\n".join(lines)
 
 
-def start_axe(page: Page) -> None:
+def start_axe(page: Page, rules: list[str] | None = None) -> None:
     """Start axe-core on the page without waiting: the schemes' pages are checked side by side
-    (each browser page has its own renderer process), which halves the suite's time."""
-    page.evaluate("() => { window.axeRun = axe.run(document, {resultTypes: ['violations']}); }")
+    (each browser page has its own renderer process). `rules`: only these."""
+    page.evaluate(
+        """rules => { window.axeRun = axe.run(document, rules
+            ? {resultTypes: ['violations'], runOnly: {type: 'rule', values: rules}}
+            : {resultTypes: ['violations']}); }""",
+        rules,
+    )
 
 
 def axe_violations(page: Page) -> list[dict]:
@@ -66,6 +75,9 @@ def test_every_page_passes_axe_in_both_schemes_and_fits_a_phone(
         phone.set_viewport_size(PHONE)
         if overflow := document_overflow(phone):
             too_wide.append(f"{visit.name}: {overflow} px wider than a 375 px phone")
+        # What scrolls sideways on a phone must be reachable from the keyboard too.
+        start_axe(phone, ["scrollable-region-focusable"])
+        serious.extend(readable(f"{visit.name} (phone)", v) for v in axe_violations(phone))
         phone.set_viewport_size(DESKTOP)
 
     try:
@@ -75,3 +87,76 @@ def test_every_page_passes_axe_in_both_schemes_and_fits_a_phone(
             context.close()
     assert not serious, "axe-core found serious violations:\n" + "\n".join(serious)
     assert not too_wide, "pages scroll sideways at phone width:\n" + "\n".join(too_wide)
+
+
+# Layout faults found by hand, each held by a test that failed before its fix. ---------------------
+
+
+def box(locator) -> dict:
+    found = locator.bounding_box()
+    assert found, f"{locator} is not displayed"
+    return found
+
+
+def test_the_menus_of_the_top_bar_open_inside_the_window(live_server, page: Page, alice):
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + "/o/acme/settings/members/")
+    for width in (375, 1280, 1920):
+        page.set_viewport_size({"width": width, "height": 800})
+        for menu in ("details.org-switcher", "details.user-menu"):
+            page.locator(f"{menu} > summary").click()
+            opened = box(page.locator(f"{menu} .menu"))
+            assert 0 <= opened["x"] and opened["x"] + opened["width"] <= width, (width, menu)
+            assert document_overflow(page) == 0, (width, menu)
+            page.locator(f"{menu} > summary").click()
+
+
+def test_the_organization_switcher_is_named_by_the_organization(live_server, page: Page, alice):
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + "/o/acme/jobs/")
+    switcher = page.locator("details.org-switcher > summary")
+    expect(switcher).to_have_accessible_name("Organization: Acme Imaging")
+
+
+def test_a_wide_fan_out_graph_is_drawn_to_fit_its_box(
+    live_server, page: Page, acme, alice, pixxel, sandbox
+):
+    fanout = submit(acme, alice, pixxel, workflow=ids.WF_FANOUT, project=ids.PROJECT_COASTAL)
+    job = finish(fanout, sandbox, 3600)
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + job.get_absolute_url())
+    graph, frame = page.locator("svg.graph"), page.locator(".graph-scroll")
+    for width in (1280, 1440, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        # Every column of boxes is in view: the graph is no wider than its scrolling box.
+        assert box(graph)["width"] <= frame.evaluate("el => el.clientWidth"), width
+        assert frame.evaluate("el => el.scrollWidth <= el.clientWidth"), width
+
+
+def test_at_phone_width_the_validation_errors_scroll_in_their_own_region_with_a_cue(
+    live_server, page: Page, acme, alice, sandbox
+):
+    services.add_key(acme, alice, "Sandbox", sandbox.new_key())
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server.url, "alice")
+    page.goto(
+        live_server.url
+        + f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
+    )
+    region = page.get_by_role("region", name="Validation errors")
+    reason = region.get_by_role("columnheader", name="Reason")
+    assert document_overflow(page) == 0
+    assert region.evaluate("el => el.scrollWidth > el.clientWidth"), "the table fits: no test"
+    # The cue: a shadow drawn on the side that has more (a background that stays put while
+    # the covers scroll with the table), and the region is a Tab stop to scroll from the keyboard.
+    style = region.evaluate(
+        "el => [getComputedStyle(el).backgroundImage, getComputedStyle(el).backgroundAttachment]"
+    )
+    assert style[0].count("radial-gradient") == 2 and "scroll" in style[1], style
+    region.focus()
+    expect(region).to_be_focused()
+    page.keyboard.press("End")
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    edge = box(reason)
+    assert edge["x"] + edge["width"] <= PHONE["width"], "Reason is still off-screen"
