@@ -118,7 +118,7 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         http_status=502,
         user_message="Pixxel answered with an error (502). Nothing was created; try again.",
     )
-    task = fanout.tasks.get(name="Mosaic")
+    task = fanout.tasks.get(name="Tiling")
     preflight = f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
     visits = [
         Visit("login", "/accounts/login/", anonymous=True),
