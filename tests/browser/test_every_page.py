@@ -106,7 +106,7 @@ def test_the_menus_of_the_top_bar_open_inside_the_window(live_server, page: Page
         for menu in ("details.org-switcher", "details.user-menu"):
             page.locator(f"{menu} > summary").click()
             opened = box(page.locator(f"{menu} .menu"))
-            assert 0 <= opened["x"] and opened["x"] + opened["width"] <= width, (width, menu)
+            assert opened["x"] >= 0 and opened["x"] + opened["width"] <= width, (width, menu)
             assert document_overflow(page) == 0, (width, menu)
             page.locator(f"{menu} > summary").click()
 
