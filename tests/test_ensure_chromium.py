@@ -6,26 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins.fake_machine import FakeMachine
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ensure-chromium"
 SENTENCE = (
     "The browser tests need Chromium: install Debian's package (sudo apt-get install chromium)"
 )
 
 
-class FakeMachine:
+class ChromiumMachine(FakeMachine):
     def __init__(self, root: Path):
-        self.bin = root / "bin"
-        self.bin.mkdir()
-        self.log = root / "calls.log"
-        self.log.touch()
+        super().__init__(root)
         self.chromium = root / "usr-bin-chromium"
         self.playwright = root / "venv-playwright"
-        (self.bin / "chmod").symlink_to("/bin/chmod")  # for the fake apt-get's "install"
-
-    def command(self, name: str, body: str = "exit 0", where: Path | None = None) -> None:
-        path = where or self.bin / name
-        path.write_text(f'#!/bin/bash\necho "{name} $*" >> "{self.log}"\n{body}\n')
-        path.chmod(0o755)
 
     def install_chromium_on_apt_get_install(self) -> None:
         self.command(
@@ -35,23 +28,12 @@ class FakeMachine:
         )
 
     def run(self) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["/bin/bash", str(SCRIPT), str(self.playwright)],
-            env={"PATH": str(self.bin), "CHROMIUM": str(self.chromium)},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-
-    def calls(self) -> list[str]:
-        """What was done, leaving out the questions (who am I, may I sudo)."""
-        asked = ("id -u", "sudo -n true")
-        return [call for call in self.log.read_text().splitlines() if call not in asked]
+        return self.run_script(SCRIPT, str(self.playwright), env={"CHROMIUM": str(self.chromium)})
 
 
 @pytest.fixture
 def machine(tmp_path):
-    m = FakeMachine(tmp_path)
+    m = ChromiumMachine(tmp_path)
     m.command("id", "echo 1000")  # a normal user unless a test says otherwise
     m.command("playwright", "exit 0", where=m.playwright)
     return m

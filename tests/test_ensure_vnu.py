@@ -7,25 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins.fake_machine import FakeMachine
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ensure-vnu"
 VERSION = re.search(r"^VERSION=(\S+)$", SCRIPT.read_text(), re.M).group(1)
 JAR = "node_modules/vnu-jar/build/dist/vnu.jar"
 
 
-class FakeMachine:
-    def __init__(self, root: Path):
-        self.bin = root / "bin"
-        self.bin.mkdir()
-        self.log = root / "calls.log"
-        self.log.touch()
-        self.vnu = root / "vnu"  # the project-local folder (VNU_DIR)
-        for tool in ("dirname", "grep", "mkdir", "chmod"):
-            (self.bin / tool).symlink_to(f"/bin/{tool}")
+class VnuMachine(FakeMachine):
+    REAL_TOOLS = ("dirname", "grep", "mkdir", "chmod")
 
-    def command(self, name: str, body: str = "exit 0") -> None:
-        path = self.bin / name
-        path.write_text(f'#!/bin/bash\necho "{name} $*" >> "{self.log}"\n{body}\n')
-        path.chmod(0o755)
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.vnu = root / "vnu"  # the project-local folder (VNU_DIR)
 
     def installed(self, version: str) -> None:
         """As npm leaves it: the package's package.json and its jar."""
@@ -52,23 +46,12 @@ class FakeMachine:
         )
 
     def run(self) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["/bin/bash", str(SCRIPT)],
-            env={"PATH": str(self.bin), "VNU_DIR": str(self.vnu)},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-
-    def calls(self) -> list[str]:
-        """What was done, leaving out the questions (who am I, may I sudo)."""
-        asked = ("id -u", "sudo -n true")
-        return [call for call in self.log.read_text().splitlines() if call not in asked]
+        return self.run_script(SCRIPT, env={"VNU_DIR": str(self.vnu)})
 
 
 @pytest.fixture
 def machine(tmp_path):
-    m = FakeMachine(tmp_path)
+    m = VnuMachine(tmp_path)
     m.command("id", "echo 1000")  # a normal user unless a test says otherwise
     m.command("java")
     return m
