@@ -645,3 +645,23 @@ def test_times_and_date_filters_follow_the_organizations_time_zone(client_for, b
         '<time datetime="2026-03-10T20:00:00Z" title="2026-03-11 01:30 IST">2026-03-11</time>'
         in page
     )
+
+
+def test_jobs_stored_before_the_failure_reason_column_get_one_from_their_tasks(make_jobs, sandbox):
+    """Migration 0010's backfill: the first failed task's error, else the first validation error."""
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module(
+        "pixxel_dashboard.jobs.migrations.0010_history_rows_and_indexes"
+    ).fill_failure_reasons
+    crashed = make_jobs(1, workflow=ids.WF_FAILING, project=ids.PROJECT_URBAN)[0]
+    finish(crashed, sandbox)
+    rejected = make_jobs(1, workflow=ids.WF_VALIDATION, project=ids.PROJECT_COASTAL)[0]
+    fine = make_jobs(1)[0]
+    expected = {job.pk: job.failure_reason for job in (crashed, rejected, fine)}
+    assert expected[crashed.pk] and expected[rejected.pk] and not expected[fine.pk]
+    Job.objects.update(failure_reason="")
+    backfill(apps, None)
+    assert dict(Job.objects.values_list("pk", "failure_reason")) == expected

@@ -3,7 +3,19 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from pixxel_dashboard.jobs.persist import failure_reason, validation_error_text
+
+# The rule as `persist.failure_reason` had it when this migration was written, frozen here so that
+# a later change to the app's code never changes (or breaks) what this migration does.
+def failure_reason(task_errors, validation_errors):
+    for text in (*task_errors, *validation_errors):
+        line = " ".join(text.split())
+        if line:
+            return line[:300]
+    return ""
+
+
+def validation_error_text(component, err, reason):
+    return ": ".join(part for part in (component, " — ".join(filter(None, (err, reason)))) if part)
 
 
 def fill_failure_reasons(apps, schema_editor):
