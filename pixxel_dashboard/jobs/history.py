@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -235,8 +236,9 @@ class Choices:
     def workflow_options(self) -> list[tuple[str, str]]:
         """(id, label) by name; a name two workflows share gets the id beside it."""
         names = [w.name or w.pixxel_id for w in self.workflows]
+        uses = Counter(names)
         return [
-            (w.pixxel_id, name if names.count(name) == 1 else f"{name} ({w.pixxel_id})")
+            (w.pixxel_id, name if uses[name] == 1 else f"{name} ({w.pixxel_id})")
             for w, name in zip(self.workflows, names, strict=True)
         ]
 

@@ -63,6 +63,7 @@ def job_list(request: HtmxHttpRequest, org: str) -> HttpResponse:
 def _links(request, organization, query: history.HistoryQuery, page: history.Page) -> dict:
     """Every link of the page, each a whole view in the query string (bookmarkable, shareable)."""
     here = reverse("job_list", args=[organization.slug])
+    view = query.params().urlencode()
 
     def to(**changes) -> str:
         params = query.params(**changes).urlencode()
@@ -77,8 +78,7 @@ def _links(request, organization, query: history.HistoryQuery, page: history.Pag
         "mine": to(by=request.user.get_username()),
         "tab_jobs": to(show=history.JOBS),
         "tab_failed": to(show=history.FAILED_SUBMISSIONS),
-        "csv": reverse("job_list_csv", args=[organization.slug])
-        + ("?" + query.params().urlencode() if query.params() else ""),
+        "csv": reverse("job_list_csv", args=[organization.slug]) + (f"?{view}" if view else ""),
     }
 
 
