@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "pixxel_dashboard.pixxel",
     "pixxel_dashboard.keys",
     "pixxel_dashboard.jobs",
+    "pixxel_dashboard.costs",
     "pixxel_dashboard.sandbox",
 ]
 

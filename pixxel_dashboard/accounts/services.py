@@ -70,6 +70,11 @@ def update_organization(
         return []
     organization.clean_fields(exclude=["slug", "created_at"])
     organization.save(update_fields=fields)
+    if "time_zone" in fields:
+        # Cost rollups are kept per local day: the days move with the zone (same transaction).
+        from pixxel_dashboard.costs import rollups  # costs builds on accounts, not back
+
+        rollups.rebuild(organization)
     if "name" in fields:
         record_event(organization, actor, "organization.renamed", name, old_name=old_name)
     if "time_zone" in fields:

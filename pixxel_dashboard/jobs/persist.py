@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from pixxel_dashboard.costs import rollups
 from pixxel_dashboard.pixxel import types as px
 
 from . import dependencies
-from .models import Job, JobDocument, JobValidationError, Task
+from .models import Job, JobDocument, JobValidationError, Source, Task
 
 
 def _credits(value) -> Decimal | None:
@@ -149,6 +150,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
     """
     if not parsed.id:  # the client refuses such an answer (INVALID_RESPONSE) before it gets here
         raise ValueError("a Pixxel job without an id cannot be saved")
+    zone = rollups.zone_of(organization)
     with transaction.atomic():
         job = (
             Job.objects.select_for_update()
@@ -170,6 +172,9 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
                 **fields,
                 **local,
             )
+            if job.source == Source.IMPORTED:
+                _date_as_pixxel_does(job, parsed)
+            rollups.record_change(organization, None, rollups.contribution(job, zone))
             job.document = JobDocument.objects.create(job=job, **document)
             _replace_children(job, parsed)
             _analyse_when_committed(job)
@@ -191,15 +196,25 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         fields["reported_workflow_id"] = _reported_workflow_id(parsed, job.workflow_pixxel_id)
         fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
         fields["failure_reason"] = _failure_reason(parsed, job.failure_reason)
+        before = rollups.contribution(job, zone)
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1
         # Only what this answer sets: the sync bookkeeping columns belong to whoever holds the claim.
         job.save(update_fields=[*fields, "version", "updated_at"])
+        rollups.record_change(organization, before, rollups.contribution(job, zone))
         job.document, _ = JobDocument.objects.update_or_create(job=job, defaults=document)
         _replace_children(job, parsed)
         _analyse_when_committed(job)
         return job, True
+
+
+def _date_as_pixxel_does(job: Job, parsed: px.Job) -> None:
+    """An imported job is filed under the day Pixxel created it, not the day it was imported: a
+    year of history brought in today is not this month's spending (history and costs agree)."""
+    if parsed.created_at and parsed.created_at < job.created_at:
+        Job.objects.filter(pk=job.pk).update(created_at=parsed.created_at)
+        job.created_at = parsed.created_at
 
 
 def _analyse_when_committed(job: Job) -> None:

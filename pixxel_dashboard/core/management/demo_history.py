@@ -28,6 +28,7 @@ from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
+from pixxel_dashboard.costs import rollups
 from pixxel_dashboard.jobs import catalog
 from pixxel_dashboard.jobs.models import Job, Outcome, Source, Submission
 from pixxel_dashboard.jobs.persist import save_job
@@ -366,6 +367,7 @@ def store_jobs(
         if submitted:
             submissions.append(_submission(organization, past, row, people, estimate, created))
     _backdate_jobs(stamps)
+    rollups.rebuild(organization)  # the jobs' days changed around save_job
     for failure in failures:
         submissions.append(_failed_submission(organization, failure, people, projects, workflows))
     _store_submissions(organization, submissions)
