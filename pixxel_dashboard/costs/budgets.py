@@ -18,8 +18,8 @@ def set_budget(organization, project, monthly_credits: Decimal | None, actor) ->
     old = current.monthly_credits if current else None
     if monthly_credits == old:
         return
-    if monthly_credits is None:
-        ProjectBudget.objects.filter(pk=current.pk if current else None).delete()
+    if monthly_credits is None:  # and there was one (old differs)
+        ProjectBudget.objects.filter(organization=organization, project=project).delete()
         record_event(organization, actor, "budget.cleared", project.pixxel_id, old=str(old))
         return
     ProjectBudget.objects.update_or_create(
