@@ -3,6 +3,7 @@
 import io
 import json
 import shutil
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from django.utils import timezone
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
 from pixxel_dashboard.core.management.commands.seed_demo import DEMO_SANDBOX_KEY
 from pixxel_dashboard.core.management.demo_history import PEOPLE
+from pixxel_dashboard.costs.models import CostRollup, Grain, ProjectBudget
 from pixxel_dashboard.jobs.models import Job, Outcome, Status, Submission, Task
 from pixxel_dashboard.jobs.sync import needs_sync
 from pixxel_dashboard.pixxel import PixxelClient
@@ -103,6 +105,23 @@ def test_the_demo_organization_has_a_year_of_a_small_teams_jobs(demo):
     assert len(set(failed.values_list("error_kind", flat=True))) >= 3
     assert all(failed.values_list("user_message", flat=True))
     assert failed.filter(created_at__lt=now - timedelta(days=30)).exists()
+
+
+def test_the_demo_costs_add_up_and_two_projects_have_budgets(demo):
+    # The year's history was dated after it was saved: its cost rollups were rebuilt to match.
+    jobs = Job.objects.filter(organization=demo)
+    per_month = Counter()
+    for created, cost in jobs.values_list("created_at", "cost"):
+        per_month[created.date().replace(day=1)] += int(cost * 100)  # the demo's zone is UTC
+    rolled = Counter()
+    for day, credits in CostRollup.objects.filter(
+        organization=demo, grain=Grain.PROJECT
+    ).values_list("day", "credits"):
+        rolled[day.replace(day=1)] += credits
+    assert len(per_month) >= 12 and +rolled == per_month
+    budgets = ProjectBudget.objects.filter(organization=demo).select_related("project")
+    assert {b.project.pixxel_id for b in budgets} == {ids.PROJECT_AGRI, ids.PROJECT_COASTAL}
+    assert all(b.monthly_credits > 0 for b in budgets)
 
 
 def test_running_it_again_adds_nothing(demo, state):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, DateTimeField, Value, When
+from django.db.models import Case, DateTimeField, Sum, Value, When
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
@@ -183,10 +183,31 @@ def seed_history(
         planned = plan_jobs(rng, world, now)
         failures = plan_failures(rng, now)
         store_jobs(organization, planned, failures, people, api_key, now)
+        seed_budgets(organization, owner)
         past = [p.job for p in planned]
         seeded.jobs = len(past)
     seeded.lines = simulation.append_to_state(state_path, past)
     return seeded
+
+
+# Each demo project's monthly budget, as a share of its average month: one tight, one roomy.
+BUDGET_SHARES = {"agri": Decimal("1.1"), "coastal": Decimal("2")}
+
+
+def seed_budgets(organization: Organization, owner) -> None:
+    """Budgets for two demo projects, sized from their past so the overview shows both states."""
+    from pixxel_dashboard.costs.budgets import set_budget
+    from pixxel_dashboard.costs.models import CostRollup, Grain
+    from pixxel_dashboard.sandbox import ids
+
+    for project_id, key in ((ids.PROJECT_AGRI, "agri"), (ids.PROJECT_COASTAL, "coastal")):
+        project = catalog.ensure_project(organization, project_id)
+        total = CostRollup.objects.filter(
+            organization=organization, grain=Grain.PROJECT, project_ref=project.pk
+        ).aggregate(total=Sum("credits"))["total"]
+        if total:
+            monthly = Decimal(total) / 100 / 12 * BUDGET_SHARES[key]
+            set_budget(organization, project, monthly.quantize(Decimal("1")), owner)
 
 
 def ensure_team(organization: Organization, owner) -> dict[str, Any]:
