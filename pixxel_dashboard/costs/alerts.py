@@ -174,7 +174,7 @@ def send_budget_alerts(alert_ids: list[int]) -> int:
     now = timezone.now()
     alerts = list(
         BudgetAlert.objects.select_related("organization", "project")
-        .filter(pk__in=alert_ids, sent_at__isnull=True)
+        .filter(pk__in=alert_ids)
         .order_by("threshold")
     )
     alerts.sort(key=lambda alert: alert.measure != BudgetAlert.Measure.SPEND)  # spend first
