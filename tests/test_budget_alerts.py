@@ -403,3 +403,10 @@ def test_jobs_without_a_budget_or_a_project_read_no_budget(acme, alice):
     budget_reads = [q for q in captured.captured_queries if "costs_projectbudget" in q["sql"]]
     assert len(budget_reads) == 1  # Coast's (none); the job without a project asks nothing
     assert not BudgetAlert.objects.exists()
+
+
+def test_a_zero_budget_has_no_percent_to_cross(acme, alice, farmland):
+    report(acme, farmland, "a", status="succeeded", cost=5, progress=100)
+    set_budget(acme, farmland, Decimal("0"), alice)
+    report(acme, farmland, "b", status="succeeded", cost=5, progress=100)
+    assert not BudgetAlert.objects.exists()
