@@ -325,6 +325,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pixxel Dashboard <nor
 # Who gets an email for every server error (500) while DEBUG is off, and from which address.
 ADMINS = envaddresses("ADMINS")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# The site's own address, for links in emails sent by the task worker (which has no request).
+SITE_URL = envurl("SITE_URL", "http://localhost:8000")
 
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", "7", minimum=1)
 # Invitations are emails from our address: at most this many per hour, per inviter and per org.

@@ -16,6 +16,7 @@ import re
 import subprocess
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from django.urls import path as url_path
 
 import pixxel_dashboard.urls as root_urls
 from pixxel_dashboard.accounts.models import Invitation
+from pixxel_dashboard.costs.budgets import set_budget
+from pixxel_dashboard.jobs import catalog
 from pixxel_dashboard.jobs.models import Job, Status
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
@@ -219,6 +222,17 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     pages.fragment("submit-refresh", new, data={**confirm, "action": "refresh"})
     refused = {"project_id": ids.PROJECT_AGRI, "workflow_id": "no-such-workflow"}
     pages.posted("submit-refused", new, {**refused, "token": uuid.uuid4()}, 400)
+    # The project's budget beside the estimate: within it, and crossed (the confirmation asked).
+    agri = catalog.ensure_project(acme, ids.PROJECT_AGRI, "Agricultural Health")
+    set_budget(acme, agri, Decimal("1000"), alice)
+    linear = f"?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
+    pages.fragment("submit-within-budget-panel", f"{new}preflight/{linear}")
+    set_budget(acme, agri, Decimal("100"), alice)
+    pages.page("submit-over-budget", new + linear)
+    over = {"project": ids.PROJECT_AGRI, "workflow": ids.WF_LINEAR}
+    pages.posted("submit-over-budget-confirm", new, {**over, "token": uuid.uuid4()}, 400)
+    pages.fragment("submit-over-budget-confirm-panel", new, 400, {**over, "token": uuid.uuid4()})
+    set_budget(acme, agri, None, alice)
 
     # Jobs: failed, rejected (validation errors) and finished ones, then running ones.
     sandbox.set_speed(0)

@@ -96,6 +96,8 @@ class SubmitJobForm(PlainLabels, forms.Form):
     confirm_validation_errors = forms.BooleanField(
         label="Submit anyway: I have read the validation errors", required=False
     )
+    # Shown to owners and admins when the estimate would take the project over its budget.
+    confirm_over_budget = forms.BooleanField(label="Submit anyway, over the budget", required=False)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -124,6 +126,7 @@ class SubmitJobForm(PlainLabels, forms.Form):
                 "project_id": params.get("project_id", "").strip(),
                 "workflow_id": params.get("workflow_id", "").strip(),
                 "confirm_validation_errors": bool(params.get("confirm_validation_errors")),
+                "confirm_over_budget": bool(params.get("confirm_over_budget")),
                 "token": token,
                 "repeat": params.get("repeat", ""),
             }
@@ -144,6 +147,22 @@ class SubmitJobForm(PlainLabels, forms.Form):
 CONFIRM_VALIDATION_ERRORS = (
     "This workflow has validation errors (listed below). Tick the box to submit anyway."
 )
+
+
+# Shown when an owner or admin submits a job that would cross its project's budget unconfirmed.
+CONFIRM_OVER_BUDGET = (
+    "This job would take the project over its monthly budget (see the budget below). "
+    "Tick “Submit anyway, over the budget” to submit it."
+)
+
+
+def over_budget_refusal(approvers: list[str]) -> str:
+    """Why a member may not submit a job that would cross its project's budget, and who may."""
+    who = ", ".join(approvers) if approvers else "an owner or admin"
+    return (
+        "This job would take the project over its monthly budget, and only owners and admins "
+        f"may submit over the budget. Ask {who} to submit it or to raise the budget."
+    )
 
 
 def new_token() -> str:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from pixxel_dashboard.costs import rollups
+from pixxel_dashboard.costs import alerts, rollups
 from pixxel_dashboard.pixxel import types as px
 
 from . import dependencies
@@ -174,7 +174,9 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             )
             if job.source == Source.IMPORTED:
                 _date_as_pixxel_does(job, parsed)
-            rollups.record_change(organization, None, rollups.contribution(job, zone))
+            added = rollups.contribution(job, zone)
+            rollups.record_change(organization, None, added)
+            alerts.after_job_change(organization, None, added)
             job.document = JobDocument.objects.create(job=job, **document)
             _replace_children(job, parsed)
             _analyse_when_committed(job)
@@ -202,7 +204,11 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         job.version += 1
         # Only what this answer sets: the sync bookkeeping columns belong to whoever holds the claim.
         job.save(update_fields=[*fields, "version", "updated_at"])
-        rollups.record_change(organization, before, rollups.contribution(job, zone))
+        after = rollups.contribution(job, zone)
+        rollups.record_change(organization, before, after)
+        # Budget crossings are claimed with the numbers that made them (no queries unless credits
+        # or estimates moved); their emails go once this commits.
+        alerts.after_job_change(organization, before, after)
         job.document, _ = JobDocument.objects.update_or_create(job=job, defaults=document)
         _replace_children(job, parsed)
         _analyse_when_committed(job)

@@ -29,6 +29,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Organization, record_event
+from pixxel_dashboard.costs import budgets
 from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.keys.services import client_for_organization
@@ -66,6 +67,8 @@ class Order:
     project_id: str
     workflow_id: str
     confirmed_validation_errors: bool = False
+    # Ticked "Submit anyway, over the budget" (counts only for owners and admins).
+    confirmed_over_budget: bool = False
     # The pre-flight's estimate as the form carried it, signed by the server (or "").
     estimate_seen: str = ""
     repeat_of: Job | None = None
@@ -81,8 +84,12 @@ class Result(StrEnum):
     ALREADY_SUBMITTED = "already_submitted"
     # Another request with the same token is still waiting for Pixxel.
     STILL_SUBMITTING = "still_submitting"
-    # The workflow has validation errors the member has not confirmed: nothing was attempted.
+    # Validation errors, or a job that would cross its project's budget, not yet confirmed by an
+    # owner or admin: nothing was attempted.
     NEEDS_CONFIRMATION = "needs_confirmation"
+    # The job would cross its project's budget and the member may not overspend: nothing was
+    # attempted, nor recorded as a failed submission (it never reached Pixxel).
+    OVER_BUDGET = "over_budget"
     # Over the member's or the organization's rate: refused here, nothing sent to Pixxel.
     RATE_LIMITED = "rate_limited"
     # Pixxel refused the request itself (HTTP 400): something in it must change.
@@ -98,6 +105,20 @@ class SubmitOutcome:
     submission: Submission | None = None
     # The pre-flight this request made, if it got that far (the form shows it again).
     checks: catalog.Preflight | None = None
+    # The job against its project's budget, when the project has one.
+    budget: budgets.BudgetCheck | None = None
+
+    @property
+    def needs_validation_confirmation(self) -> bool:
+        return self.result is Result.NEEDS_CONFIRMATION and bool(
+            self.checks and self.checks.val_errors
+        )
+
+    @property
+    def needs_budget_confirmation(self) -> bool:
+        return self.result is Result.NEEDS_CONFIRMATION and bool(
+            self.budget and self.budget.would_cross
+        )
 
     @property
     def job(self) -> Job | None:
@@ -119,6 +140,8 @@ class SubmitRequest:
     estimated_cost: Decimal | None = None
     confirmed_validation_errors: bool = False
     repeat_of: Job | None = None
+    # Set when an owner or admin confirmed taking the project over its budget (audited).
+    overspend: budgets.BudgetCheck | None = None
 
 
 def _schedule_sync(job: Job) -> None:
@@ -199,11 +222,17 @@ def submit(pixxel: catalog.Connection, order: Order) -> SubmitOutcome:
     except PixxelError as error:
         return _outcome(record_failure(req, error))
     catalog.remember(organization, client, req.project_id, req.workflow_id, checks)
-    if checks.val_errors and not req.confirmed_validation_errors:
-        # Nothing was attempted: the same token stays valid for the confirmed POST.
-        return SubmitOutcome(Result.NEEDS_CONFIRMATION, checks=checks)
     req.estimated_cost = _estimate_to_keep(order, checks)
-    return _outcome(create_once(req, client, api_key), checks=checks)
+    budget = budgets.check_estimate(organization, req.project_id, req.estimated_cost)
+    over_budget = budget is not None and budget.would_cross
+    # Nothing is attempted below: the same token stays valid for the confirmed POST.
+    if over_budget and not budgets.may_overspend(order.membership):
+        return SubmitOutcome(Result.OVER_BUDGET, checks=checks, budget=budget)
+    unconfirmed_errors = checks.val_errors and not req.confirmed_validation_errors
+    if unconfirmed_errors or (over_budget and not order.confirmed_over_budget):
+        return SubmitOutcome(Result.NEEDS_CONFIRMATION, checks=checks, budget=budget)
+    req.overspend = budget if over_budget else None
+    return _outcome(create_once(req, client, api_key), checks=checks, budget=budget)
 
 
 def _estimate_to_keep(order: Order, checks: catalog.Preflight) -> Decimal | None:
@@ -216,7 +245,10 @@ def _estimate_to_keep(order: Order, checks: catalog.Preflight) -> Decimal | None
 
 
 def _outcome(
-    submission: Submission, replay: bool = False, checks: catalog.Preflight | None = None
+    submission: Submission,
+    replay: bool = False,
+    checks: catalog.Preflight | None = None,
+    budget: budgets.BudgetCheck | None = None,
 ) -> SubmitOutcome:
     """What the recorded attempt means for the member (`replay`: its token was spent before)."""
     if submission.succeeded and submission.job_id:
@@ -232,7 +264,7 @@ def _outcome(
         result = Result.RATE_LIMITED
     else:
         result = Result.REJECTED if submission.http_status == 400 else Result.FAILED
-    return SubmitOutcome(result, submission, checks)
+    return SubmitOutcome(result, submission, checks, budget)
 
 
 def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submission:
@@ -243,6 +275,16 @@ def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Su
     refusal = _rate_limit_refusal(req, submission)
     if refusal:
         return _fail_locally(req, submission, refusal, FailureKind.TOO_MANY_SUBMISSIONS)
+    if req.overspend is not None:
+        # Recorded as the call is made: the confirmation is what is audited, whatever Pixxel says.
+        record_event(
+            req.organization,
+            req.user,
+            "budget.overspend_confirmed",
+            req.project_id,
+            workflow=req.workflow_id,
+            **req.overspend.audit_details(),
+        )
 
     started = timezone.now()
     clock = time.monotonic()

@@ -13,9 +13,18 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from pixxel_dashboard.accounts.access import get_org_for_user
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
 from pixxel_dashboard.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
+from pixxel_dashboard.costs import budgets
 
 from . import catalog, submission
-from .forms import CONFIRM_VALIDATION_ERRORS, Choice, SubmitJobForm, new_token, same_token
+from .forms import (
+    CONFIRM_OVER_BUDGET,
+    CONFIRM_VALIDATION_ERRORS,
+    Choice,
+    SubmitJobForm,
+    new_token,
+    over_budget_refusal,
+    same_token,
+)
 from .models import Job
 from .submission import Result, SubmitOutcome
 
@@ -40,6 +49,7 @@ LEAVING_MESSAGES = {
 # The status of the form shown again, by what stopped the submission.
 FORM_AGAIN_STATUS = {
     Result.NEEDS_CONFIRMATION: 400,
+    Result.OVER_BUDGET: 403,
     Result.REJECTED: 400,
     Result.RATE_LIMITED: 429,
     Result.FAILED: 502,
@@ -159,6 +169,7 @@ def _order(
         project_id=data["project_pixxel_id"],
         workflow_id=data["workflow_pixxel_id"],
         confirmed_validation_errors=data["confirm_validation_errors"],
+        confirmed_over_budget=data["confirm_over_budget"],
         estimate_seen=data["estimate_seen"],
         repeat_of=repeat_of,
     )
@@ -184,10 +195,15 @@ def _show_what_stopped(
     repeat_of: Job | None,
 ) -> HttpResponse:
     """The form again with the member's input and why nothing was submitted."""
-    needs_confirmation = outcome.result is Result.NEEDS_CONFIRMATION
-    again = form.again(keep_token=needs_confirmation)
-    if needs_confirmation:
+    # Nothing was attempted when a confirmation is missing or refused: the token stays valid.
+    nothing_attempted = outcome.result in (Result.NEEDS_CONFIRMATION, Result.OVER_BUDGET)
+    again = form.again(keep_token=nothing_attempted)
+    if outcome.needs_validation_confirmation and not form.cleaned_data["confirm_validation_errors"]:
         again.add_error("confirm_validation_errors", CONFIRM_VALIDATION_ERRORS)
+    if outcome.needs_budget_confirmation and not form.cleaned_data["confirm_over_budget"]:
+        again.add_error("confirm_over_budget", CONFIRM_OVER_BUDGET)
+    if outcome.result is Result.OVER_BUDGET:
+        again.add_error(None, over_budget_refusal(budgets.approvers(membership.organization)))
     status = FORM_AGAIN_STATUS[outcome.result]
     return _form_again(request, membership, pixxel, again, status, outcome, repeat_of)
 
@@ -208,18 +224,33 @@ def _form_again(
     checks = outcome.checks if outcome else None
     shown = catalog.pickers(pixxel, membership, choice, check=outcome is None, checks=checks)
     attempt = outcome.submission if outcome else None
-    context = _context(membership, form, shown, repeat_of=repeat_of, submission=attempt)
+    page: dict = {"repeat_of": repeat_of, "submission": attempt}
+    if outcome is not None and outcome.budget is not None:
+        page["budget"] = outcome.budget  # what the submission was checked against
+    context = _context(membership, form, shown, **page)
     template = NEW_TEMPLATE + "#submit-panel" if request.htmx else NEW_TEMPLATE
     return render(request, template, context, status=status)
+
+
+def _budget(membership: Membership, shown: catalog.Pickers) -> budgets.BudgetCheck | None:
+    """The chosen project's budget beside the pre-flight's estimate (the server's own)."""
+    if shown.preflight is None:
+        return None
+    return budgets.check_estimate(
+        membership.organization, shown.project_id, shown.preflight.estimated_cost
+    )
 
 
 def _context(
     membership: Membership, form: SubmitJobForm, shown: catalog.Pickers, **page: object
 ) -> dict:
     # The pickers' fields by name: the page and each of its partials read them so.
+    if "budget" not in page:
+        page["budget"] = _budget(membership, shown)
     return {
         "organization": membership.organization,
         "membership": membership,
+        "may_overspend": budgets.may_overspend(membership),
         "form": form,
         **vars(shown),
         **page,

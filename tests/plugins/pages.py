@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.urls import path
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
+from pixxel_dashboard.costs.budgets import set_budget
+from pixxel_dashboard.jobs import catalog
 from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Submission
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.browser import log_in
@@ -84,6 +87,13 @@ def _submit_without_confirming(page: Page) -> None:
     expect(page.locator("#preflight .errorlist")).to_be_visible()
 
 
+def _submit_over_the_budget_without_confirming(page: Page) -> None:
+    """The estimate would cross the project's budget; submitting without confirming is refused."""
+    expect(page.locator("#preflight")).to_contain_text("over its budget")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator("#preflight .budget-check .errorlist")).to_be_visible()
+
+
 def _boom(request):
     raise RuntimeError("a deliberate failure, for the 500 page")
 
@@ -119,6 +129,10 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         user_message="Pixxel answered with an error (502). Nothing was created; try again.",
     )
     task = fanout.tasks.get(name="Tiling")
+    # A budget the linear workflow's estimate (120 credits) would cross.
+    agri = catalog.ensure_project(acme, ids.PROJECT_AGRI, "Agricultural Health")
+    set_budget(acme, agri, Decimal("100"), alice)
+    over_budget = f"/o/acme/jobs/new/?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
     preflight = f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
     visits = [
         Visit("login", "/accounts/login/", anonymous=True),
@@ -130,6 +144,11 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("submit", "/o/acme/jobs/new/"),
         Visit("submit, pre-flight open", preflight),
         Visit("submit, form error", preflight, then=_submit_without_confirming),
+        Visit(
+            "submit, over the budget",
+            over_budget,
+            then=_submit_over_the_budget_without_confirming,
+        ),
         Visit("running job", running.get_absolute_url()),
         Visit("failed job", failed.get_absolute_url()),
         Visit(f"finished {FANOUT_TASKS}-task job", fanout.get_absolute_url()),
