@@ -206,6 +206,14 @@ def test_a_hup_reload_replaces_every_worker_without_failing_a_request(gunicorn):
     assert before_reload > 0 and answered > during_reload
     assert gunicorn.process.poll() is None  # the same master: the socket never closed
     assert "Handling signal: hup" in gunicorn.err.read_text()
+    # The configuration was read again, and its access log still keeps tokens out.
+    redacted = gunicorn.out.read_text().count("/invitations/[redacted]")
+    path = "/invitations/AFTER-RELOAD-TOKEN/"
+    requests.get(gunicorn.url + path, headers={"Host": HOST}, allow_redirects=False, timeout=5)
+    gunicorn.wait_until(
+        lambda: gunicorn.out.read_text().count("/invitations/[redacted]") == redacted + 1
+    )
+    assert "AFTER-RELOAD-TOKEN" not in gunicorn.out.read_text()
 
 
 # --- the process definitions ----------------------------------------------------------------
@@ -310,9 +318,12 @@ def variables_read_by(path: Path) -> set[str]:
                 names.add(first.value)
                 if ast.unparse(node.func) == "envsecret":
                     names.add(f"{first.value}_FILE")
-        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-            if isinstance(node.slice, ast.Constant):
-                names.add(node.slice.value)
+        elif (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value) == "os.environ"
+            and isinstance(node.slice, ast.Constant)
+        ):
+            names.add(node.slice.value)
     return names
 
 
