@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -422,8 +423,36 @@ def test_the_prune_timer_starts_the_prune_service_daily():
     assert re.search(r"^OnCalendar=daily$", timer, flags=re.MULTILINE)
     assert "WantedBy=timers.target" in timer
     # A timer starts the service of its own name unless told otherwise.
+    assert (DEPLOY / "systemd" / "pixxel-dashboard-prune.service").exists()
+
+
+@pytest.mark.django_db
+def test_the_daily_prune_keeps_a_days_successes_and_two_weeks_of_failures():
+    from django.core.management import call_command
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
     service = (DEPLOY / "systemd" / "pixxel-dashboard-prune.service").read_text()
-    assert "manage.py prune_db_task_results" in service
+    command = re.search(r"^ExecStart=\S+ manage\.py (.+)$", service, flags=re.MULTILINE)
+    assert command, "the unit runs manage.py"
+    now = timezone.now()
+
+    def result(status: str, days_ago: float) -> DBTaskResult:
+        finished = now - timedelta(days=days_ago)
+        return DBTaskResult.objects.create(
+            status=status,
+            finished_at=finished,
+            run_after=finished,
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="pixxel_dashboard.jobs.sync.sync_job_task",
+            backend_name="default",
+        )
+
+    kept = {result("SUCCESSFUL", 0.5).pk, result("FAILED", 10).pk, result("READY", 30).pk}
+    result("SUCCESSFUL", 2)
+    result("FAILED", 15)
+    call_command(*command.group(1).split(), stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == kept
 
 
 # --- the image ---------------------------------------------------------------------------------
