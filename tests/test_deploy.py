@@ -270,6 +270,7 @@ def test_compose_runs_gunicorn_with_two_processes_and_two_workers(compose):
     web = services["web"]
     assert web["command"] == ["gunicorn", "--config", "deploy/gunicorn.conf.py"]
     assert web["environment"]["WEB_CONCURRENCY"] == "2"
+    assert web["healthcheck"]["test"] == ["CMD", "python", "deploy/healthcheck.py"]
     # Reachable from this host's proxy only.
     assert all(port.startswith("127.0.0.1:") for port in web["ports"] + services["web-2"]["ports"])
     worker = services["worker"]
