@@ -150,7 +150,7 @@ def test_the_access_log_keeps_no_token_from_a_link_nor_any_query_string(gunicorn
     assert '"GET /accounts/reset/[redacted] HTTP/1.1"' in lines[1]
 
 
-def test_the_container_probe_is_healthy_exactly_while_the_app_answers(gunicorn, tmp_path):
+def test_the_container_probe_is_healthy_exactly_while_the_app_answers(gunicorn):
     env = {**gunicorn.env, "GUNICORN_BIND": f"127.0.0.1:{gunicorn.port}"}
     probe = [sys.executable, str(DEPLOY / "healthcheck.py")]
     assert subprocess.run(probe, env=env, capture_output=True, timeout=10).returncode == 0
