@@ -6,13 +6,18 @@ so a change here takes effect with the same zero-downtime reload as new code.
 """
 
 import os
-import re
+import sys
 
 from gunicorn.glogging import Logger
 
 # The checkout this file belongs to, so the command works from any directory (symlinks are kept:
 # a `current -> releases/…` layout resolves to the new release at the next start).
 chdir = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+sys.path.insert(0, chdir)
+
+# The same redaction as the app's own logs (standard library only: safe before Django loads).
+from pixxel_dashboard.core.redaction import redacted_path  # noqa: E402
+
 wsgi_app = "pixxel_dashboard.wsgi:application"
 
 # All interfaces by default, as a container needs; on a host, bind to 127.0.0.1 (or a private
@@ -73,11 +78,6 @@ control_socket_disable = True
 
 proc_name = "pixxel-dashboard"
 
-# Links carry secrets in their path: invitations, email verification and password reset tokens.
-_TOKEN_PATHS = re.compile(
-    r"^(?P<keep>/invitations/|/accounts/verify/|/accounts/reset/)(?P<secret>[^?]*)"
-)
-
 
 class RedactingLogger(Logger):
     """Access log lines never carry a token from a link's path."""
@@ -86,10 +86,6 @@ class RedactingLogger(Logger):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["U"] = redacted_path(atoms["U"] or "")
         return atoms
-
-
-def redacted_path(path: str) -> str:
-    return _TOKEN_PATHS.sub(r"\g<keep>[redacted]", path)
 
 
 logger_class = RedactingLogger

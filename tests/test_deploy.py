@@ -4,7 +4,9 @@ the settings the application reads."""
 
 import ast
 import fnmatch
+import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -509,3 +511,19 @@ def test_the_image_is_built_without_secrets_or_local_state_and_runs_as_non_root(
     user = re.findall(r"^USER (\S+)$", dockerfile, flags=re.MULTILINE)[-1]
     assert user.split(":")[0] not in {"root", "0"}
     assert re.search(r"collectstatic --noinput", dockerfile)
+
+
+def test_the_apps_own_log_lines_never_carry_a_links_token(client, db):
+    # Django's request logger writes the path of every 4xx answer: an expired invitation's link
+    # would put its token in the log (the console handler's filter redacts it).
+    console = next(h for h in logging.getLogger().handlers if h.name == "console")
+    written = io.StringIO()
+    previous = console.setStream(written)
+    try:
+        token = "s3cr3t-invitation-token-4b1d"
+        response = client.get(f"/invitations/{token}/")
+    finally:
+        console.setStream(previous)
+    assert response.status_code >= 400
+    assert "/invitations/[redacted]" in written.getvalue()
+    assert token not in written.getvalue()
