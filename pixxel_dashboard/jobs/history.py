@@ -64,6 +64,11 @@ SORT_CHOICES = (
 )
 DEFAULT_SORT = "-created"
 
+# The `project` and `by` value of "none": jobs without a project, jobs nobody here submitted
+# (imported). No Pixxel id starts with "~" (validate_pixxel_id) and no username contains one
+# (Django's username validator), so it can never name a real project or member.
+NONE = "~none"
+
 
 @dataclass(frozen=True)
 class HistoryQuery:
@@ -71,9 +76,9 @@ class HistoryQuery:
 
     show: str = JOBS
     statuses: tuple[str, ...] = ()
-    project: str = ""  # a Project.pixxel_id
+    project: str = ""  # a Project.pixxel_id, or NONE: jobs without a project
     workflow: str = ""  # a workflow's Pixxel id
-    by: str = ""  # a member's username
+    by: str = ""  # a member's username, or NONE: jobs nobody here submitted
     since: date | None = None
     until: date | None = None
     text: str = ""
@@ -131,15 +136,23 @@ def _pixxel_id(value: str, what: str, notes: list[str]) -> str:
     return value
 
 
+# Dates outside these years are typos; the day after 9999-12-31 would not even exist.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def _day(value: str, what: str, notes: list[str]) -> date | None:
     value = value.strip()
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         notes.append(f"Ignored the {what} date: give it as YYYY-MM-DD.")
         return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        notes.append(f"Ignored the {what} date: give a year from {FIRST_YEAR} to {LAST_YEAR}.")
+        return None
+    return day
 
 
 # A page link names a row by its public id: a Pixxel job id or a submission's token.
@@ -152,6 +165,13 @@ def _cursor(value: str | None, notes: list[str]) -> str:
         notes.append("That page link is not one this page made: showing the first page.")
         return ""
     return value
+
+
+def _project(value: str, notes: list[str]) -> str:
+    value = value.strip()
+    if value == NONE or not value:
+        return value
+    return _pixxel_id(value, "project", notes)
 
 
 def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
@@ -188,7 +208,7 @@ def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
     return HistoryQuery(
         show=show,
         statuses=tuple(statuses),
-        project=_pixxel_id(get("project") or "", "project", notes) if get("project") else "",
+        project=_project(get("project") or "", notes),
         workflow=_pixxel_id(get("workflow") or "", "workflow", notes) if get("workflow") else "",
         by=by,
         since=since,
@@ -263,7 +283,9 @@ def _common_filter(query: HistoryQuery, choices: Choices, submitter: str) -> Q |
         conditions &= Q(created_at__gte=_day_start(query.since))
     if query.until:
         conditions &= Q(created_at__lt=_day_start(query.until + timedelta(days=1)))
-    if query.by:
+    if query.by == NONE:
+        conditions &= Q(**{f"{submitter}__isnull": True})
+    elif query.by:
         member = choices.member(query.by)
         if member is None:
             return None
@@ -317,7 +339,9 @@ def job_filter(query: HistoryQuery, choices: Choices) -> Selection | None:
     if len(query.statuses) == 1:
         conditions &= Q(status=query.statuses[0])
     statuses = [Q(status=s) for s in query.statuses] if len(query.statuses) > 1 else []
-    if query.project:
+    if query.project == NONE:
+        conditions &= Q(project__isnull=True)
+    elif query.project:
         project = choices.project(query.project)
         if project is None:
             return None
@@ -595,7 +619,9 @@ def submission_filter(query: HistoryQuery, choices: Choices) -> Selection | None
     conditions = _common_filter(query, choices, "user")
     if conditions is None:
         return None
-    if query.project:
+    if query.project == NONE:
+        conditions &= Q(project_pixxel_id="")
+    elif query.project:
         conditions &= Q(project_pixxel_id=query.project)
     if query.workflow:
         conditions &= Q(workflow_pixxel_id=query.workflow)

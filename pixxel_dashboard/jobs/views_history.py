@@ -53,6 +53,7 @@ def job_list(request: HtmxHttpRequest, org: str) -> HttpResponse:
         "workflow_known": any(w.pixxel_id == query.workflow for w in choices.workflows),
         "live": _live_context(organization, page.rows if query.show == history.JOBS else []),
         "has_api_key": keys.active_key(organization) is not None,
+        "none": history.NONE,
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, TEMPLATE + "#results", {**context, "announce": True})
