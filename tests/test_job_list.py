@@ -148,6 +148,45 @@ def test_project_workflow_and_submitter_filters(client_for, alice, bob, team):
     assert ids_on(get(client, JOBS + "?by=bob&project=p-coast")) == []
 
 
+def test_jobs_without_a_project_and_jobs_nobody_here_submitted_have_filters(
+    client_for, alice, bob, team
+):
+    """The cost pages' "No project" and imported rows drill down to exactly their jobs."""
+    loose = team.job(project=None, submitted_by=bob)
+    imported = team.job(minutes_ago=1, submitted_by=None, source=Source.IMPORTED)
+    team.job(minutes_ago=2, submitted_by=alice)
+    client = client_for(bob)
+    page = get(client, JOBS + "?project=~none")
+    assert ids_on(page) == [loose.pixxel_id]
+    assert '<option value="~none" selected>No project</option>' in page  # the active filter
+    page = get(client, JOBS + "?by=~none")
+    assert ids_on(page) == [imported.pixxel_id]
+    assert '<option value="~none" selected>Nobody here (imported)</option>' in page
+    assert ids_on(get(client, JOBS + "?by=~none&project=~none")) == []
+    assert "Clear filters" in page
+
+
+def test_the_none_filters_survive_the_pager_and_the_csv(client_for, bob, team):
+    team.many(history.PAGE_SIZE + 1, project=None)
+    team.job(minutes_ago=500)
+    client = client_for(bob)
+    page = get(client, JOBS + "?project=~none")
+    older = unescape(re.search(r'<a rel="next" href="([^"]+)"', page).group(1))
+    assert "project=%7Enone" in older or "project=~none" in older
+    assert len(ids_on(get(client, older))) == 1
+    rows = list(
+        csv.DictReader(
+            io.StringIO(b"".join(client.get(CSV + "?project=~none").streaming_content).decode())
+        )
+    )
+    assert len(rows) == history.PAGE_SIZE + 1 and {r["project_id"] for r in rows} == {""}
+
+
+def test_a_date_whose_day_after_does_not_exist_is_dropped_not_a_500(client_for, bob, team):
+    page = get(client_for(bob), JOBS + "?to=9999-12-31&from=0001-01-01")
+    assert "give a year from 1900 to 2999" in page
+
+
 def test_the_workflow_filter_lists_workflows_by_name(client_for, bob, team):
     page = get(client_for(bob), JOBS + "?workflow=wf-shore")
     assert '<option value="wf-shore" selected>Shoreline change</option>' in page
