@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.urls import path
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
-from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Submission
+from pixxel_dashboard.costs import rollups
+from pixxel_dashboard.costs.models import ProjectBudget
+from pixxel_dashboard.costs.month import month_position
+from pixxel_dashboard.jobs.catalog import ensure_project
+from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Project, Submission
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.browser import log_in
 from tests.plugins.jobs import finish, submit
@@ -84,6 +89,28 @@ def _submit_without_confirming(page: Page) -> None:
     expect(page.locator("#preflight .errorlist")).to_be_visible()
 
 
+def costs_in_warning(organization, project_pixxel_id: str, jobs: list[Job]) -> Project:
+    """File `jobs` under the project and give it a budget it has used 90 % of (warning state)."""
+    project = ensure_project(organization, project_pixxel_id, "Coastal monitoring")
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(project=project)
+    rollups.rebuild(organization)
+    spent = month_position(organization, project.pk).spent
+    assert spent, "the project's jobs cost something this month"
+    ProjectBudget.objects.create(
+        organization=organization,
+        project=project,
+        monthly_credits=(spent / Decimal("0.9")).quantize(Decimal("0.01")),
+    )
+    assert month_position(organization, project.pk).state == "warning"
+    return project
+
+
+def _set_a_bad_budget(page: Page) -> None:
+    page.get_by_label("Monthly budget (credits)").fill("-5")
+    page.get_by_role("button", name="Set budget").click()
+    expect(page.locator("#budget-error")).to_be_visible()
+
+
 def _boom(request):
     raise RuntimeError("a deliberate failure, for the 500 page")
 
@@ -118,6 +145,8 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         http_status=502,
         user_message="Pixxel answered with an error (502). Nothing was created; try again.",
     )
+    coastal = costs_in_warning(acme, ids.PROJECT_COASTAL, [fanout])
+    costs = f"/o/acme/costs/{coastal.pixxel_id}/"
     task = fanout.tasks.get(name="Tiling")
     preflight = f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
     visits = [
@@ -134,6 +163,11 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("failed job", failed.get_absolute_url()),
         Visit(f"finished {FANOUT_TASKS}-task job", fanout.get_absolute_url()),
         Visit("task", f"{fanout.get_absolute_url()}tasks/{task.pixxel_id}/"),
+        Visit("costs, a budget in warning", "/o/acme/costs/"),
+        Visit("costs, last month", "/o/acme/costs/?range=last-month&sort=project"),
+        Visit("project costs", costs),
+        Visit("project costs, budget error", costs, then=_set_a_bad_budget),
+        Visit("costs without a project", "/o/acme/costs/~none/?range=90-days"),
         Visit("keys", "/o/acme/settings/keys/"),
         Visit("team", "/o/acme/settings/members/"),
         Visit("organization settings", "/o/acme/settings/organization/"),
