@@ -286,6 +286,15 @@ def test_estimate_against_actual_flags_jobs_over_by_more_than_20_percent(client_
     assert cells(workflow.group(1))[6:] == ["+25 % ▲ over estimate", "1"]
 
 
+def test_the_count_of_jobs_over_their_estimate_links_to_them(client_for, alice, data):
+    client = client_for(alice)
+    body = page(client, AGRI + "?range=last-month")
+    workflow = re.search(r'<caption id="workflows-caption">.*?<tbody>(.*?)</tbody>', body, re.S)
+    over = links_of(workflow.group(1))[-1]
+    assert "over=1" in over
+    assert job_ids(page(client, over)) == {data.a.pixxel_id}
+
+
 def test_the_most_expensive_jobs_come_first(client_for, alice, data):
     body = page(client_for(alice), AGRI)
     expensive = re.search(r'<caption id="expensive-caption">.*?<tbody>(.*?)</tbody>', body, re.S)

@@ -15,6 +15,8 @@ from html import unescape
 import pytest
 from django.utils import timezone
 
+from pixxel_dashboard.costs import rollups
+from pixxel_dashboard.costs.models import MEASURES
 from pixxel_dashboard.jobs import history
 from pixxel_dashboard.jobs.models import (
     FailureKind,
@@ -164,6 +166,32 @@ def test_jobs_without_a_project_and_jobs_nobody_here_submitted_have_filters(
     assert '<option value="~none" selected>Nobody here (imported)</option>' in page
     assert ids_on(get(client, JOBS + "?by=~none&project=~none")) == []
     assert "Clear filters" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "estimate", "cost", "over"),
+    [
+        (Status.SUCCEEDED, "10.00", "12.01", True),
+        (Status.SUCCEEDED, "10.00", "12.00", False),  # exactly 20 % over is not "more than"
+        (Status.FAILED, "0.10", "0.13", True),
+        (Status.FAILED, "33.33", "39.99", False),  # 39.996 would be 20 %
+        (Status.RUNNING, "10.00", "50.00", False),  # not finished: not compared yet
+        (Status.SUCCEEDED, None, "50.00", False),  # no estimate shown
+    ],
+)
+def test_the_over_estimate_filter_follows_the_cost_pages_rule(
+    client_for, bob, team, status, estimate, cost, over
+):
+    job = team.job(
+        status=status,
+        cost=Decimal(cost),
+        estimated_cost=None if estimate is None else Decimal(estimate),
+    )
+    page = get(client_for(bob), JOBS + "?over=1")
+    assert ids_on(page) == ([job.pixxel_id] if over else [])
+    assert 'name="over" value="1" checked' in page  # shown as an active filter
+    contribution = rollups.contribution(job, UTC)
+    assert contribution.measures[MEASURES.index("over_estimate_jobs")] == int(over)
 
 
 def test_the_none_filters_survive_the_pager_and_the_csv(client_for, bob, team):

@@ -386,6 +386,7 @@ class WorkflowRow:
     name: str
     figures: Figures
     url: str
+    over_url: str  # its jobs over their estimate by more than 20 %
 
     @property
     def over_state(self) -> str:
@@ -524,6 +525,7 @@ def _workflows(organization, ref, slug, in_range, days, links) -> list[WorkflowR
             name=names.get(row["workflow"]) or row["workflow"],
             figures=_figures(row),
             url=links.jobs(project=slug, workflow=row["workflow"], **days),
+            over_url=links.jobs(project=slug, workflow=row["workflow"], over_estimate=True, **days),
         )
         for row in sums
     ]

@@ -155,6 +155,7 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("jobs, empty", "/o/quiet/jobs/"),
         Visit("jobs", "/o/acme/jobs/"),
         Visit("jobs, filtered", "/o/acme/jobs/?status=failed&q=Land"),
+        Visit("jobs, no project, over estimate", "/o/acme/jobs/?project=~none&by=~none&over=1"),
         Visit("failed submissions", "/o/acme/jobs/?show=failed"),
         Visit("submit", "/o/acme/jobs/new/"),
         Visit("submit, pre-flight open", preflight),
