@@ -211,6 +211,34 @@ def test_a_spent_budget_is_over(client_for, alice, data):
     assert "(100 %) ✖ over budget" in budget
 
 
+def test_another_organizations_jobs_are_in_none_of_the_figures(
+    client_for, alice, charlie, globex, data
+):
+    """Globex has a project with the same Pixxel id, a budget, an open job and a job without a
+    project: none of it reaches Acme's pages or ledger."""
+    theirs = Project.objects.create(organization=globex, pixxel_id="p-agri", name="Their farm")
+    ProjectBudget.objects.create(organization=globex, project=theirs, monthly_credits=1)
+    for project, status in ((theirs, Status.RUNNING), (None, Status.SUCCEEDED)):
+        job = Job.objects.create(
+            organization=globex,
+            pixxel_id=f"globex-{status}",
+            workflow_pixxel_id="wf-ndvi",
+            project=project,
+            status=status,
+            cost=Decimal("1000"),
+            estimated_cost=Decimal("5000"),
+        )
+        Job.objects.filter(pk=job.pk).update(created_at=at("2026-03-05 12:00"))
+    rollups.rebuild(globex)
+    client = client_for(alice)
+    body = page(client, OVERVIEW)
+    assert cells(row_of(body, "total"))[:5] == ["All projects", "40.75", "10.00", "40.75", "4.00"]
+    assert "Their farm" not in body and "no budget" in cells(row_of(body, "p-agri"))[10]
+    assert "1,000.00" not in page(client, AGRI) and "1,000.00" not in page(client, NO_PROJECT)
+    rows, _ = ledger(client)
+    assert not [row for row in rows if row["job_id"].startswith("globex")]
+
+
 def test_the_page_states_the_forecast_method(client_for, alice, data):
     body = page(client_for(alice), OVERVIEW)
     assert "run rate (spent ÷ days elapsed, at least one) × the days left" in body
