@@ -8,7 +8,7 @@ The figures are checked against totals worked out by hand on one fixed dataset, 
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import unescape
 
@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import AuditEvent
-from pixxel_dashboard.costs import rollups
+from pixxel_dashboard.costs import figures, rollups
 from pixxel_dashboard.costs.models import ProjectBudget
 from pixxel_dashboard.jobs.models import Job, Project, Source, Status, Workflow
 from tests.plugins.jobs import finish, submit
@@ -328,6 +328,30 @@ def test_the_most_expensive_jobs_come_first(client_for, alice, data):
     expensive = re.search(r'<caption id="expensive-caption">.*?<tbody>(.*?)</tbody>', body, re.S)
     credits = [cells(row)[5] for row in re.findall(r"<tr>(.*?)</tr>", expensive.group(1), re.S)]
     assert credits == ["20.50", "4.00", "3.25"]
+
+
+@pytest.mark.parametrize("few", [0, 1000])
+def test_the_most_expensive_jobs_are_the_same_whichever_way_they_are_read(
+    client_for, alice, data, monkeypatch, few
+):
+    """A busy range walks the cost index and filters dates; a quiet one reads dates and sorts."""
+    monkeypatch.setattr(figures, "FEW_JOBS_IN_RANGE", few)
+    body = page(client_for(alice), AGRI)
+    expensive = re.search(r'<caption id="expensive-caption">.*?<tbody>(.*?)</tbody>', body, re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", expensive.group(1), re.S)
+    assert [cells(row)[5] for row in rows] == ["20.50", "4.00", "3.25"]  # not February's 10.00
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's planner chooses itself")
+def test_on_sqlite_a_busy_range_reads_the_cost_index_from_the_top(acme, data, monkeypatch):
+    monkeypatch.setattr(figures, "FEW_JOBS_IN_RANGE", 0)
+    cost_range = figures.parse_range({}, date(2026, 3, 15))
+    with CaptureQueriesContext(connection) as queries:
+        figures._expensive_jobs(acme, data.team.agri, cost_range, jobs_in_range=3)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + queries.captured_queries[0]["sql"])
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "job_org_project_cost" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_an_unknown_project_is_404(client_for, alice, data):
