@@ -186,6 +186,15 @@ def test_a_reversed_custom_range_is_swapped(client_for, alice, data):
     assert cells(row_of(body, "p-agri"))[3] == "10.00"
 
 
+def test_the_range_follows_into_a_project_and_back(client_for, alice, data):
+    client = client_for(alice)
+    body = page(client, OVERVIEW + "?range=custom&from=2026-02-01&to=2026-02-28")
+    project = links_of(row_of(body, "p-agri"))[0]
+    assert project == AGRI + "?range=custom&from=2026-02-01&to=2026-02-28"
+    body = page(client, project)
+    assert '<a href="/o/acme/costs/?range=custom&amp;from=2026-02-01&amp;to=2026-02-28">' in body
+
+
 def test_the_overview_sorts_by_a_column_on_the_server(client_for, alice, data):
     client = client_for(alice)
     order = re.findall(r'<tr id="costs-([^"]+)">', page(client, OVERVIEW + "?sort=-month"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -80,6 +80,11 @@ class CostRange:
         if self.key == "custom":
             return {"range": "custom", "from": self.since.isoformat(), "to": self.until.isoformat()}
         return {} if self.key == DEFAULT_RANGE else {"range": self.key}
+
+    def query_string(self) -> str:
+        """ "?range=…" for a link, "" for the default range."""
+        params = self.params()
+        return "?" + urlencode(params) if params else ""
 
 
 def local_bounds(cost_range: CostRange, zone) -> tuple[datetime, datetime]:
@@ -296,6 +301,7 @@ def overview(
     }
     links = Links(organization)
     month_end = next_month(first) - timedelta(days=1)
+    range_query = cost_range.query_string()  # a project's page opens on the same range
     rows = []
     for ref in refs:
         project = projects.get(ref)
@@ -313,7 +319,7 @@ def overview(
                 in_range=_figures(row, "r_"),
                 position=positions.get(ref, MonthPosition()),
                 links=_row_links(links, slug, cost_range, first, month_end, last_first),
-                url=reverse("project_costs", args=[organization.slug, slug]),
+                url=reverse("project_costs", args=[organization.slug, slug]) + range_query,
             )
         )
     field_name = sort.lstrip("-")
