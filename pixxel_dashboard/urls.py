@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("pixxel_dashboard.accounts.urls")),
     path("", include("pixxel_dashboard.keys.urls")),
     path("", include("pixxel_dashboard.jobs.urls")),
+    path("", include("pixxel_dashboard.costs.urls")),
 ]

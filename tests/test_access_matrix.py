@@ -8,6 +8,7 @@ a member with exactly the least role a URL needs gets in.
 import pytest
 
 from pixxel_dashboard.accounts.models import Invitation, Membership
+from pixxel_dashboard.jobs.models import Project
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.jobs import submit
 
@@ -18,7 +19,9 @@ def world(acme, alice, bob, vera, charlie, pixxel):
     task = job.tasks.first()
     invitation, _ = Invitation.issue(acme, "new@example.com", "member", alice)
     key = acme.api_keys.get()
+    project = Project.objects.create(organization=acme, pixxel_id="p-matrix", name="Matrix")
     return {
+        "project": project.pixxel_id,
         "job": job.pixxel_id,
         "task": task.pixxel_id,
         "member": Membership.objects.get(user=bob).pk,
@@ -47,6 +50,11 @@ URLS = [
     ),
     ("post", "/o/acme/jobs/new/", "member"),
     ("post", "/o/acme/jobs/import/", "admin"),
+    ("get", "/o/acme/costs/", "viewer"),
+    ("get", "/o/acme/costs/ledger.csv", "viewer"),
+    ("get", "/o/acme/costs/{project}/", "viewer"),
+    ("get", "/o/acme/costs/~none/", "viewer"),
+    ("post", "/o/acme/costs/{project}/budget/", "admin"),
     ("get", "/o/acme/settings/organization/", "admin"),
     ("post", "/o/acme/settings/organization/", "admin"),
     ("get", "/o/acme/settings/members/", "viewer"),

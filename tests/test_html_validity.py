@@ -32,6 +32,7 @@ from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.jobs import age_claim, mark_synced, page_poll_url, poll_url, submit, token
+from tests.plugins.pages import costs_in_warning
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JAR = ROOT / ".cache" / "vnu" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -287,6 +288,22 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     pages.fragment("job-poll-final", poll_url(running, v=old, s="running"), status=286)
     running.refresh_from_db()
     pages.fragment("job-poll-ended", poll_url(running, v=token(running), s="succeeded"), 286)
+
+    # The cost pages: a project whose budget is in warning, the jobs without a project, a form error.
+    coastal = costs_in_warning(acme, ids.PROJECT_COASTAL, [finished, fanout])
+    pages.page("costs", "/o/acme/costs/")
+    pages.page(
+        "costs-custom-sorted", "/o/acme/costs/?range=custom&from=2020-01-01&to=x&sort=budget"
+    )
+    pages.page("project-costs", f"/o/acme/costs/{coastal.pixxel_id}/")
+    pages.page("costs-no-project", "/o/acme/costs/~none/?range=year")
+    pages.posted(
+        "project-budget-error",
+        f"/o/acme/costs/{coastal.pixxel_id}/budget/",
+        {"monthly_credits": "abc", "action": "set"},
+        400,
+    )
+    pages.page("jobs-no-project", jobs + "?project=~none&by=~none")
 
     task = finished.tasks.order_by("position").first()
     task_url = finished.get_absolute_url() + f"tasks/{task.pixxel_id}/"

@@ -15,6 +15,8 @@ from html import unescape
 import pytest
 from django.utils import timezone
 
+from pixxel_dashboard.costs import rollups
+from pixxel_dashboard.costs.models import MEASURES
 from pixxel_dashboard.jobs import history
 from pixxel_dashboard.jobs.models import (
     FailureKind,
@@ -146,6 +148,71 @@ def test_project_workflow_and_submitter_filters(client_for, alice, bob, team):
     assert ids_on(get(client, JOBS + "?workflow=wf-ndvi")) == [mine.pixxel_id]
     assert ids_on(get(client, JOBS + "?by=alice")) == [shore.pixxel_id]
     assert ids_on(get(client, JOBS + "?by=bob&project=p-coast")) == []
+
+
+def test_jobs_without_a_project_and_jobs_nobody_here_submitted_have_filters(
+    client_for, alice, bob, team
+):
+    """The cost pages' "No project" and imported rows drill down to exactly their jobs."""
+    loose = team.job(project=None, submitted_by=bob)
+    imported = team.job(minutes_ago=1, submitted_by=None, source=Source.IMPORTED)
+    team.job(minutes_ago=2, submitted_by=alice)
+    client = client_for(bob)
+    page = get(client, JOBS + "?project=~none")
+    assert ids_on(page) == [loose.pixxel_id]
+    assert '<option value="~none" selected>No project</option>' in page  # the active filter
+    page = get(client, JOBS + "?by=~none")
+    assert ids_on(page) == [imported.pixxel_id]
+    assert '<option value="~none" selected>Nobody here (imported)</option>' in page
+    assert ids_on(get(client, JOBS + "?by=~none&project=~none")) == []
+    assert "Clear filters" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "estimate", "cost", "over"),
+    [
+        (Status.SUCCEEDED, "10.00", "12.01", True),
+        (Status.SUCCEEDED, "10.00", "12.00", False),  # exactly 20 % over is not "more than"
+        (Status.FAILED, "0.10", "0.13", True),
+        (Status.FAILED, "33.33", "39.99", False),  # 39.996 would be 20 %
+        (Status.RUNNING, "10.00", "50.00", False),  # not finished: not compared yet
+        (Status.SUCCEEDED, None, "50.00", False),  # no estimate shown
+    ],
+)
+def test_the_over_estimate_filter_follows_the_cost_pages_rule(
+    client_for, bob, team, status, estimate, cost, over
+):
+    job = team.job(
+        status=status,
+        cost=Decimal(cost),
+        estimated_cost=None if estimate is None else Decimal(estimate),
+    )
+    page = get(client_for(bob), JOBS + "?over=1")
+    assert ids_on(page) == ([job.pixxel_id] if over else [])
+    assert 'name="over" value="1" checked' in page  # shown as an active filter
+    contribution = rollups.contribution(job, UTC)
+    assert contribution.measures[MEASURES.index("over_estimate_jobs")] == int(over)
+
+
+def test_the_none_filters_survive_the_pager_and_the_csv(client_for, bob, team):
+    team.many(history.PAGE_SIZE + 1, project=None)
+    team.job(minutes_ago=500)
+    client = client_for(bob)
+    page = get(client, JOBS + "?project=~none")
+    older = unescape(re.search(r'<a rel="next" href="([^"]+)"', page).group(1))
+    assert "project=%7Enone" in older or "project=~none" in older
+    assert len(ids_on(get(client, older))) == 1
+    rows = list(
+        csv.DictReader(
+            io.StringIO(b"".join(client.get(CSV + "?project=~none").streaming_content).decode())
+        )
+    )
+    assert len(rows) == history.PAGE_SIZE + 1 and {r["project_id"] for r in rows} == {""}
+
+
+def test_a_date_whose_day_after_does_not_exist_is_dropped_not_a_500(client_for, bob, team):
+    page = get(client_for(bob), JOBS + "?to=9999-12-31&from=0001-01-01")
+    assert "give a year from 1900 to 2999" in page
 
 
 def test_the_workflow_filter_lists_workflows_by_name(client_for, bob, team):

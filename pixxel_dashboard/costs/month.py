@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Q, Sum
 from django.utils import timezone
 
+from pixxel_dashboard.core.credits import as_credits
 from pixxel_dashboard.jobs.models import Job, Status
 
 from .models import CostRollup, Grain, ProjectBudget
@@ -137,30 +137,24 @@ def month_positions(
         open_jobs = open_jobs.filter(wanted)
         budgets = budgets.filter(project__in=project_refs)
     spent = dict(rollups.values_list("project_ref").annotate(total=Sum("credits")).order_by())
-    amount = DecimalField(max_digits=16, decimal_places=2)
-    so_far = Coalesce(F("cost"), Value(ZERO), output_field=amount)
-    running = {
-        row["project"] or 0: row
-        for row in open_jobs.values("project")
-        .annotate(
-            spent=Sum(so_far),
-            to_come=Sum(
-                Greatest(
-                    Coalesce(F("estimated_cost"), Value(ZERO), output_field=amount) - so_far,
-                    Value(ZERO),
-                    output_field=amount,
-                )
-            ),
-        )
-        .order_by()
-    }
+    # Summed here, not grouped in SQL: SQLite answers a GROUP BY project by walking the whole
+    # organization's (organization, project, …) index to save a sort (~200 ms at 100k jobs, against
+    # ~10 ms for this read, which goes through the status index and stays as small as the open jobs).
+    running: dict[int, dict[str, Decimal]] = {}
+    for project, cost, estimate in open_jobs.values_list(
+        "project", "cost", "estimated_cost"
+    ).order_by():
+        cost, estimate = as_credits(cost) or ZERO, as_credits(estimate) or ZERO
+        totals = running.setdefault(project or 0, {"spent": ZERO, "to_come": ZERO})
+        totals["spent"] += cost
+        totals["to_come"] += max(estimate - cost, ZERO)
     budget_of = dict(budgets.values_list("project_id", "monthly_credits"))
     refs = set(spent) | set(running) | set(budget_of)
     positions = {}
     for ref in refs:
         month_spent = from_hundredths(spent.get(ref))
         run_rate = month_spent / Decimal(clock.days_elapsed)
-        open_row: dict = dict(running.get(ref) or {})
+        open_row = running.get(ref) or {}
         positions[ref] = MonthPosition(
             spent=month_spent,
             running_spent=Decimal(open_row.get("spent") or 0).quantize(CENT),

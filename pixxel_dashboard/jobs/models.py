@@ -208,6 +208,10 @@ class Job(models.Model):
                 name="job_org_submitter",
             ),
             models.Index(fields=["organization", "cost", "id"], name="job_org_cost"),
+            # A project's most expensive jobs (the cost pages): read down the index, LIMIT 10.
+            models.Index(
+                fields=["organization", "project", "-cost", "-id"], name="job_org_project_cost"
+            ),
             models.Index(
                 fields=["organization", "time_taken_seconds", "id"], name="job_org_duration"
             ),

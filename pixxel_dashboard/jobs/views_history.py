@@ -53,6 +53,7 @@ def job_list(request: HtmxHttpRequest, org: str) -> HttpResponse:
         "workflow_known": any(w.pixxel_id == query.workflow for w in choices.workflows),
         "live": _live_context(organization, page.rows if query.show == history.JOBS else []),
         "has_api_key": keys.active_key(organization) is not None,
+        "none": history.NONE,
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, TEMPLATE + "#results", {**context, "announce": True})
@@ -74,7 +75,16 @@ def _links(request, organization, query: history.HistoryQuery, page: history.Pag
         "next": to(after=page.next_after) if page.next_after else "",
         "prev": to(before=page.prev_before) if page.prev_before else "",
         "last": to(last=True),
-        "clear": to(statuses=(), project="", workflow="", by="", since=None, until=None, text=""),
+        "clear": to(
+            statuses=(),
+            project="",
+            workflow="",
+            by="",
+            since=None,
+            until=None,
+            text="",
+            over_estimate=False,
+        ),
         "mine": to(by=request.user.get_username()),
         "tab_jobs": to(show=history.JOBS),
         "tab_failed": to(show=history.FAILED_SUBMISSIONS),

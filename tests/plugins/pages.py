@@ -16,9 +16,12 @@ from django.urls import path
 from playwright.sync_api import Page, expect
 
 from pixxel_dashboard.accounts.models import Membership, Organization, Role
+from pixxel_dashboard.costs import rollups
 from pixxel_dashboard.costs.budgets import set_budget
+from pixxel_dashboard.costs.models import ProjectBudget
+from pixxel_dashboard.costs.month import month_position
 from pixxel_dashboard.jobs import catalog
-from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Submission
+from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Project, Submission
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.browser import log_in
 from tests.plugins.jobs import finish, submit
@@ -94,6 +97,28 @@ def _submit_over_the_budget_without_confirming(page: Page) -> None:
     expect(page.locator("#preflight .budget-check .errorlist")).to_be_visible()
 
 
+def costs_in_warning(organization, project_pixxel_id: str, jobs: list[Job]) -> Project:
+    """File `jobs` under the project and give it a budget it has used 90 % of (warning state)."""
+    project = catalog.ensure_project(organization, project_pixxel_id, "Coastal monitoring")
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(project=project)
+    rollups.rebuild(organization)
+    spent = month_position(organization, project.pk).spent
+    assert spent, "the project's jobs cost something this month"
+    ProjectBudget.objects.create(
+        organization=organization,
+        project=project,
+        monthly_credits=(spent / Decimal("0.9")).quantize(Decimal("0.01")),
+    )
+    assert month_position(organization, project.pk).state == "warning"
+    return project
+
+
+def _set_a_bad_budget(page: Page) -> None:
+    page.get_by_label("Monthly budget (credits)").fill("-5")
+    page.get_by_role("button", name="Set budget").click()
+    expect(page.locator("#budget-error")).to_be_visible()
+
+
 def _boom(request):
     raise RuntimeError("a deliberate failure, for the 500 page")
 
@@ -128,6 +153,8 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         http_status=502,
         user_message="Pixxel answered with an error (502). Nothing was created; try again.",
     )
+    coastal = costs_in_warning(acme, ids.PROJECT_COASTAL, [fanout])
+    costs = f"/o/acme/costs/{coastal.pixxel_id}/"
     task = fanout.tasks.get(name="Tiling")
     # A budget the linear workflow's estimate (120 credits) would cross.
     agri = catalog.ensure_project(acme, ids.PROJECT_AGRI, "Agricultural Health")
@@ -140,6 +167,7 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("jobs, empty", "/o/quiet/jobs/"),
         Visit("jobs", "/o/acme/jobs/"),
         Visit("jobs, filtered", "/o/acme/jobs/?status=failed&q=Land"),
+        Visit("jobs, no project, over estimate", "/o/acme/jobs/?project=~none&by=~none&over=1"),
         Visit("failed submissions", "/o/acme/jobs/?show=failed"),
         Visit("submit", "/o/acme/jobs/new/"),
         Visit("submit, pre-flight open", preflight),
@@ -153,6 +181,11 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("failed job", failed.get_absolute_url()),
         Visit(f"finished {FANOUT_TASKS}-task job", fanout.get_absolute_url()),
         Visit("task", f"{fanout.get_absolute_url()}tasks/{task.pixxel_id}/"),
+        Visit("costs, a budget in warning", "/o/acme/costs/"),
+        Visit("costs, last month", "/o/acme/costs/?range=last-month&sort=project"),
+        Visit("project costs", costs),
+        Visit("project costs, budget error", costs, then=_set_a_bad_budget),
+        Visit("costs without a project", "/o/acme/costs/~none/?range=90-days"),
         Visit("keys", "/o/acme/settings/keys/"),
         Visit("team", "/o/acme/settings/members/"),
         Visit("organization settings", "/o/acme/settings/organization/"),
