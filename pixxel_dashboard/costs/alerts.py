@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.tasks import task
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Role, one_line
@@ -252,9 +252,4 @@ def alert_recipients(organization) -> list[str]:
 
 def project_costs_link(organization, project) -> str:
     """The project's cost page as an absolute link (SITE_URL; the worker has no request)."""
-    try:
-        path = reverse("project_costs", args=[organization.slug, project.pixxel_id])
-    except NoReverseMatch:
-        # The cost pages ship separately; until then the overview of jobs is the nearest page.
-        path = reverse("job_list", args=[organization.slug])
-    return settings.SITE_URL + path
+    return settings.SITE_URL + reverse("project_costs", args=[organization.slug, project.pixxel_id])
