@@ -4,6 +4,8 @@ A cost page never aggregates jobs. Every change to a job (creation, cost, status
 contribution between `CostRollup` rows in the transaction that saves the job (`rollups.py`), so a
 page sums at most a few thousand small rows however many jobs the organization has.
 
+Plus one OPEN row per project: its queued and running jobs, whatever their day.
+
 Why days, split by dimension, rather than one project × workflow × member × month table: the range
 control asks for any days ("last 90 days", a custom range), and day × workflow × member together
 would be nearly a row per job. Per day, the project rows (the overview), the workflow rows and the
@@ -14,6 +16,8 @@ rebuilds the organization's rows.
 Amounts are whole hundredths of a credit (credits have two decimals): sums stay exact on SQLite,
 which has no decimal arithmetic.
 """
+
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +30,14 @@ class Grain(models.TextChoices):
     PROJECT = "p", "Project"
     WORKFLOW = "w", "Workflow"
     MEMBER = "m", "Member"
+    # One row per project for its queued and running jobs, whatever their day (`OPEN_DAY`): what
+    # they have cost so far and what their estimates say is still to come, read without touching
+    # jobs (the overview's "running" figures and the forecast).
+    OPEN = "o", "Open jobs"
+
+
+# The day of every OPEN row (they are not about a day; the unique key needs one).
+OPEN_DAY = date(2000, 1, 1)
 
 
 # The measures every rollup row carries, in the order rollups.py writes them.
@@ -45,6 +57,7 @@ MEASURES = (
     "compared_estimate",  # hundredths
     "compared_credits",  # hundredths
     "over_estimate_jobs",  # compared jobs whose cost is over their estimate by more than 20 %
+    "to_come",  # hundredths: for queued and running jobs, their estimate minus their cost so far
 )
 
 
@@ -73,6 +86,7 @@ class CostRollup(models.Model):
     compared_estimate = models.BigIntegerField(default=0)
     compared_credits = models.BigIntegerField(default=0)
     over_estimate_jobs = models.IntegerField(default=0)
+    to_come = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -26,7 +26,7 @@ from django.utils import timezone
 from pixxel_dashboard.core.credits import as_credits
 from pixxel_dashboard.jobs.models import Job, Status
 
-from .models import MEASURES, CostRollup, Grain
+from .models import MEASURES, OPEN_DAY, CostRollup, Grain
 
 OVER_ESTIMATE = Decimal("1.2")  # a job over its estimate by more than 20 % is flagged
 
@@ -39,6 +39,7 @@ STATUS_MEASURE: dict[str, str] = {
     Status.UNKNOWN.value: "unknown",
 }
 FINISHED = (Status.SUCCEEDED, Status.FAILED)
+OPEN_STATUSES = (Status.QUEUED, Status.RUNNING)
 # What `contribution` reads of a job (rebuild reads only these columns).
 JOB_COLUMNS = (
     "created_at",
@@ -73,15 +74,18 @@ class Contribution:
 
 
 def contribution(job: Job, zone: tzinfo) -> Contribution:
-    """The job's rows (its project's, its workflow's, its submitter's, on its local day) and what it
-    adds to each."""
+    """The job's rows (its project's, its workflow's, its submitter's, on its local day; and its
+    project's OPEN row while it is queued or running) and what it adds to each."""
     day = timezone.localtime(job.created_at, zone).date()
     project = job.project_id or 0
-    keys = (
+    keys: tuple[Key, ...] = (
         (Grain.PROJECT.value, project, "", 0, day),
         (Grain.WORKFLOW.value, project, job.workflow_pixxel_id[:100], 0, day),
         (Grain.MEMBER.value, project, "", job.submitted_by_id or 0, day),
     )
+    is_open = job.status in OPEN_STATUSES
+    if is_open:
+        keys = (*keys, (Grain.OPEN.value, project, "", 0, OPEN_DAY))
     # A value just assigned may still be an int or a float; a stored one out of bounds is unknown.
     cost, estimate = as_credits(job.cost), as_credits(job.estimated_cost)
     has_estimate = estimate is not None
@@ -102,6 +106,7 @@ def contribution(job: Job, zone: tzinfo) -> Contribution:
             and compared
             and cost > estimate * OVER_ESTIMATE
         ),
+        "to_come": max(0, hundredths(estimate) - hundredths(cost)) if is_open else 0,
     }
     values[STATUS_MEASURE.get(job.status, "unknown")] = 1
     return Contribution(keys, tuple(values.get(name, 0) for name in MEASURES))
