@@ -203,6 +203,17 @@ def test_the_overview_sorts_by_a_column_on_the_server(client_for, alice, data):
     assert order == ["p-coast", "p-agri", "~none", "p-bare", "total"]
 
 
+def test_each_sortable_header_links_to_its_sort_and_marks_the_current_one(client_for, alice, data):
+    body = page(client_for(alice), OVERVIEW + "?sort=-last-month")
+    headers = dict(re.findall(r'<th scope="col"[^>]*><a href="([^"]+)">([^<]+)</a></th>', body))
+    by_label = {label: unescape(url) for url, label in headers.items()}
+    assert by_label["Last month"].endswith("sort=last-month")  # a second click flips it
+    assert by_label["This month"].endswith("sort=-month")
+    assert by_label["Month-end forecast"].endswith("sort=-forecast")
+    current = re.findall(r'<th scope="col"[^>]*aria-sort="([a-z]+)"[^>]*><a[^>]*>([^<]+)<', body)
+    assert current == [("descending", "Last month")]
+
+
 def test_a_budget_shows_used_remaining_and_the_warning_state_in_words(client_for, alice, data):
     ProjectBudget.objects.create(
         organization=data.team.org, project=data.team.agri, monthly_credits=Decimal("30.00")

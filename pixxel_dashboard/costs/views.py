@@ -54,7 +54,8 @@ def cost_overview(request: HtmxHttpRequest, org: str) -> HttpResponse:
         # A click sorts by the column, largest first; a second click flips it.
         next_sort = name if sort == f"-{name}" else f"-{name}"
         params = {**cost_range.params(), "sort": next_sort}
-        sort_links[name] = {
+        # Keyed for the template's dotted lookups ("last-month" → sort_links.last_month).
+        sort_links[name.replace("-", "_")] = {
             "label": label,
             "url": _with(here, params),
             "current": sort.lstrip("-") == name,
