@@ -107,8 +107,8 @@ def parse_range(params: Mapping[str, Any], today: date) -> CostRange:
         notes.append("Ignored an unknown range: showing this month.")
         key = DEFAULT_RANGE
     if key == "custom":
-        since = history._day(params.get("from") or "", "start", notes)
-        until = history._day(params.get("to") or "", "end", notes)
+        since = history.parse_day(params.get("from") or "", "start", notes)
+        until = history.parse_day(params.get("to") or "", "end", notes)
         if since is None or until is None:
             notes.append("A custom range needs a start and an end date: showing this month.")
             key = DEFAULT_RANGE

@@ -144,7 +144,7 @@ def _pixxel_id(value: str, what: str, notes: list[str]) -> str:
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
-def _day(value: str, what: str, notes: list[str]) -> date | None:
+def parse_day(value: str, what: str, notes: list[str]) -> date | None:
     value = value.strip()
     if not value:
         return None
@@ -192,8 +192,8 @@ def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
             notes.append("Ignored an unknown status.")
     if len(statuses) == len(Status.values):
         statuses = []  # every status is no filter
-    since = _day(get("from") or "", "start", notes)
-    until = _day(get("to") or "", "end", notes)
+    since = parse_day(get("from") or "", "start", notes)
+    until = parse_day(get("to") or "", "end", notes)
     if since and until and since > until:
         since, until = until, since
         notes.append("The start date was after the end date: swapped them.")
