@@ -87,7 +87,7 @@ def _submit_without_confirming(page: Page) -> None:
     """The pre-flight lists validation errors; submitting without confirming them is refused."""
     expect(page.locator("#preflight")).to_contain_text("validation error")
     page.get_by_role("button", name="Submit job").click()
-    expect(page.locator("#preflight .errorlist")).to_be_visible()
+    expect(page.locator("#preflight .errorlist", has_text="validation error")).to_be_visible()
 
 
 def _submit_over_the_budget_without_confirming(page: Page) -> None:
