@@ -231,6 +231,17 @@ def test_a_spent_budget_is_over(client_for, alice, data):
     assert "(100 %) ✖ over budget" in budget
 
 
+def test_spending_past_the_budget_says_by_how_much_it_is_over(client_for, alice, data):
+    ProjectBudget.objects.create(
+        organization=data.team.org, project=data.team.agri, monthly_credits=Decimal("20.00")
+    )
+    client = client_for(alice)
+    budget = cells(row_of(page(client, OVERVIEW), "p-agri"))[10]
+    assert "7.75 over · forecast" in budget and "-7.75" not in budget
+    text = " ".join(re.sub(r"<[^>]+>", " ", page(client, "/o/acme/costs/p-agri/")).split())
+    assert "138 % used, 7.75 over ✖ over budget" in unescape(text)
+
+
 def test_another_organizations_jobs_are_in_none_of_the_figures(
     client_for, alice, charlie, globex, data
 ):

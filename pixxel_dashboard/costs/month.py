@@ -61,6 +61,16 @@ class MonthPosition:
     def remaining(self) -> Decimal | None:
         return None if self.budget is None else self.budget - self.spent
 
+    @property
+    def remaining_text(self) -> str:
+        """ "12.50 remaining", or "3.00 over" once spent (never a negative remaining)."""
+        remaining = self.remaining
+        if remaining is None:
+            return ""
+        if remaining < 0:
+            return f"{-remaining:,.2f} over"
+        return f"{remaining:,.2f} remaining"
+
     def percent(self, amount: Decimal) -> int | None:
         if not self.budget:
             return None
