@@ -14,18 +14,24 @@ through the same claim, so a deployment without a worker still shows live jobs.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
 from pixxel_dashboard.keys import KeyProblem
-from pixxel_dashboard.keys.services import client_for_organization
-from pixxel_dashboard.pixxel import ErrorKind, PixxelError
+from pixxel_dashboard.keys.services import (
+    active_key_columns,
+    client_for_organization,
+    client_for_stored_key,
+)
+from pixxel_dashboard.pixxel import ErrorKind, PixxelClient, PixxelError
 
 from .models import Job, Status
-from .persist import save_job
+from .persist import raw_digest, save_job
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +98,19 @@ def _claim(job: Job, now: datetime, force: bool) -> bool:
     return claimed
 
 
-def _record_failure(job: Job, message: str, *, stop: bool = False) -> None:
-    fields = {"sync_failures": F("sync_failures") + 1, "last_sync_error": message[:300]}
+def _failure(job: Job, message: str, *, stop: bool = False) -> dict:
+    """The bookkeeping of a failed attempt, applied to `job` in memory; the caller writes it."""
+    job.sync_failures += 1
+    job.last_sync_error = message[:300]
+    fields: dict = {"sync_failures": F("sync_failures") + 1, "last_sync_error": job.last_sync_error}
     if stop:
-        fields["sync_stopped"] = True
-    Job.objects.filter(pk=job.pk).update(**fields)
-    job.refresh_from_db(
-        fields=["sync_failures", "last_sync_error", "sync_stopped", "sync_claimed_at"]
-    )
+        job.sync_stopped = fields["sync_stopped"] = True
+    return fields
+
+
+def _success(job: Job) -> dict:
+    job.last_synced_at, job.sync_failures, job.last_sync_error = timezone.now(), 0, ""
+    return {"last_synced_at": job.last_synced_at, "sync_failures": 0, "last_sync_error": ""}
 
 
 def _is_stop(err: PixxelError) -> bool:
@@ -110,6 +121,78 @@ def _is_stop(err: PixxelError) -> bool:
     return err.kind == ErrorKind.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
 
 
+def jobs_to_sync():
+    """Jobs as the worker loads them: with the organization and its active key, in one statement
+    (`client_for_stored_key` then needs no query of its own)."""
+    return Job.objects.select_related("organization").annotate(**active_key_columns())
+
+
+def _client_for(job: Job) -> PixxelClient:
+    if hasattr(job, "active_key_secret"):  # loaded by jobs_to_sync
+        return client_for_stored_key(job.active_key_id, job.active_key_secret)
+    client, _key = client_for_organization(job.organization)
+    return client
+
+
+@dataclass
+class Attempt:
+    """What one sync attempt did: whether it called upstream, and the bookkeeping to write (None
+    when it was not this caller's turn)."""
+
+    called: bool
+    bookkeeping: dict | None = None
+
+
+def _attempt(job: Job, force: bool) -> Attempt:
+    """Claim, call Pixxel, store a changed answer. The bookkeeping is left to the caller, so the
+    worker writes it in the same UPDATE as the next link of its chain."""
+    if not force and not needs_sync(job):
+        return Attempt(False)
+    now = timezone.now()
+    if not _claim(job, now, force):
+        return Attempt(False)
+    try:
+        client = _client_for(job)
+    except KeyProblem as exc:
+        # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
+        return Attempt(False, _failure(job, exc.user_message))
+    try:
+        with client:
+            parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
+    except PixxelError as err:
+        stop = _is_stop(err)
+        logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
+        return Attempt(True, _failure(job, err.user_message, stop=stop))
+    # The same answer as the one the row was saved from: nothing to store, no lock to take. (A row
+    # loaded a moment ago may be behind; then save_job compares under the row's lock.)
+    if not job.raw_digest or job.raw_digest != raw_digest(parsed.raw):
+        saved, changed = save_job(job.organization, parsed)
+        if changed:
+            _take_stored_state(job, saved)
+    return Attempt(True, _success(job))
+
+
+def _take_stored_state(job: Job, saved: Job) -> None:
+    """What save_job stored, into the caller's `job` (its bookkeeping columns are the claim's)."""
+    for field in Job._meta.concrete_fields:
+        if field.attname not in BOOKKEEPING:
+            setattr(job, field.attname, getattr(saved, field.attname))
+    job.document = saved.document
+
+
+# Columns written by the holder of the claim, never by save_job.
+BOOKKEEPING = frozenset(
+    {
+        "last_synced_at",
+        "sync_claimed_at",
+        "sync_failures",
+        "last_sync_error",
+        "sync_stopped",
+        "sync_scheduled_for",
+    }
+)
+
+
 def sync_job(job: Job, force: bool = False) -> bool:
     """Fetch the job from Pixxel and store it, if it is this caller's turn; True if it called upstream.
 
@@ -117,32 +200,10 @@ def sync_job(job: Job, force: bool = False) -> bool:
     safe, `save_job` locks the row and never lets an older answer win. On return `job` holds the
     stored state.
     """
-    if not force and not needs_sync(job):
-        return False
-    now = timezone.now()
-    if not _claim(job, now, force):
-        return False
-    organization = job.organization
-    try:
-        client, _key = client_for_organization(organization)
-    except KeyProblem as exc:
-        # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
-        _record_failure(job, exc.user_message)
-        return False
-    try:
-        with client:
-            parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
-    except PixxelError as err:
-        stop = _is_stop(err)
-        logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
-        _record_failure(job, err.user_message, stop=stop)
-        return True
-    save_job(organization, parsed)
-    Job.objects.filter(pk=job.pk).update(
-        last_synced_at=timezone.now(), sync_failures=0, last_sync_error=""
-    )
-    job.refresh_from_db()
-    return True
+    attempt = _attempt(job, force)
+    if attempt.bookkeeping:
+        Job.objects.filter(pk=job.pk).update(**attempt.bookkeeping)
+    return attempt.called
 
 
 def refresh_if_stale(job: Job) -> bool:
@@ -190,19 +251,38 @@ def sync_job_task(job_id: int, scheduled_for: str | None = None) -> None:
 
     `scheduled_for` is the `Job.sync_scheduled_for` this run was queued under: if the job now
     names another time, another run is queued and carries the chain on.
+
+    An unchanged answer costs, after the claim and the call: one UPDATE (the bookkeeping and the
+    chain's next time together) and the INSERT of the next run, in one transaction.
     """
-    job = Job.objects.select_related("organization").filter(pk=job_id).first()
+    job = jobs_to_sync().filter(pk=job_id).first()
     if job is None:
         return
-    sync_job(job)
+    attempt = _attempt(job, force=False)
+    _carry_on(job, scheduled_for, attempt.bookkeeping or {})
+
+
+def _carry_on(job: Job, scheduled_for: str | None, bookkeeping: dict) -> None:
+    """Write the attempt's bookkeeping and, if this run's chain is still the job's, its next link."""
     ours = Q(sync_scheduled_for__isnull=True)
     if scheduled_for:
         ours |= Q(sync_scheduled_for=datetime.fromisoformat(scheduled_for))
-    rows = Job.objects.filter(pk=job.pk).filter(ours)
-    if not needs_sync(job):
-        rows.update(sync_scheduled_for=None)
-        return
-    now = timezone.now()
-    run_after = now + timedelta(seconds=max(1.0, (next_sync_at(job, now) - now).total_seconds()))
-    if rows.update(sync_scheduled_for=run_after):
-        _enqueue(job.pk, run_after)
+    rows = Job.objects.filter(pk=job.pk)
+    run_after = None
+    if needs_sync(job):
+        now = timezone.now()
+        wait = max(1.0, (next_sync_at(job, now) - now).total_seconds())
+        run_after = now + timedelta(seconds=wait)
+    try:
+        with transaction.atomic():
+            owned = rows.filter(ours).update(**bookkeeping, sync_scheduled_for=run_after)
+            if not owned and bookkeeping:
+                rows.update(**bookkeeping)  # another run carries the chain
+            if owned and run_after is not None:
+                sync_job_task.using(run_after=run_after).enqueue(job.pk, run_after.isoformat())
+    except Exception:
+        # Nothing was queued: keep what the sync learnt, and let the next caller start a chain.
+        rows.filter(ours).update(**bookkeeping, sync_scheduled_for=None)
+        if bookkeeping:
+            rows.update(**bookkeeping)
+        raise

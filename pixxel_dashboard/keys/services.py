@@ -1,5 +1,7 @@
 """Adding, testing, rotating and revoking an organization's Pixxel API key, and using it."""
 
+import threading
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -9,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from pixxel_dashboard.accounts.models import record_event
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
+from . import crypto
 from .errors import KeyUnreadable, NoActiveKey
 from .models import ApiKey
 
@@ -137,3 +140,41 @@ def client_for_organization(organization) -> tuple[PixxelClient, ApiKey]:
     client = PixxelClient(key.reveal())
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return client, key
+
+
+# `last_used_at` says roughly when a key last worked for us: a worker syncing hundreds of jobs a
+# second writes it at most once a minute per key, not once per sync.
+LAST_USED_EVERY_SECONDS = 60.0
+_last_noted: dict[int, float] = {}
+_last_noted_lock = threading.Lock()
+
+
+def _note_used(key_id: int) -> None:
+    now = time.monotonic()
+    with _last_noted_lock:
+        due = now - _last_noted.get(key_id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS
+        if due:
+            _last_noted[key_id] = now
+    if due:
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
+def active_key_columns(organization_field: str = "organization") -> dict:
+    """Annotations that load an organization's active key (id, ciphertext) with another row, for
+    `client_for_stored_key`: the background sync reads its job and its key in one statement."""
+    from django.db.models import OuterRef, Subquery
+
+    active = ApiKey.objects.active().filter(organization=OuterRef(organization_field))
+    return {
+        "active_key_id": Subquery(active.values("pk")[:1]),
+        "active_key_secret": Subquery(active.values("secret_encrypted")[:1]),
+    }
+
+
+def client_for_stored_key(key_id: int | None, secret_encrypted: str | None) -> PixxelClient:
+    """A client on a key loaded by `active_key_columns`. Raises a KeyProblem (none, or unreadable)."""
+    if key_id is None or secret_encrypted is None:
+        raise NoActiveKey()
+    client = PixxelClient(crypto.decrypt(secret_encrypted))
+    _note_used(key_id)
+    return client
