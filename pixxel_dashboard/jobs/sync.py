@@ -14,13 +14,13 @@ through the same claim, so a deployment without a worker still shows live jobs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from pixxel_dashboard.keys import KeyProblem
 from pixxel_dashboard.keys.services import (
@@ -134,42 +134,29 @@ def _client_for(job: Job) -> PixxelClient:
     return client
 
 
-@dataclass
-class Attempt:
-    """What one sync attempt did: whether it called upstream, and the bookkeeping to write (None
-    when it was not this caller's turn)."""
+def _fetch(job: Job) -> tuple[bool, dict]:
+    """Call Pixxel for a claimed job and store a changed answer: (called upstream, bookkeeping).
 
-    called: bool
-    bookkeeping: dict | None = None
-
-
-def _attempt(job: Job, force: bool) -> Attempt:
-    """Claim, call Pixxel, store a changed answer. The bookkeeping is left to the caller, so the
-    worker writes it in the same UPDATE as the next link of its chain."""
-    if not force and not needs_sync(job):
-        return Attempt(False)
-    now = timezone.now()
-    if not _claim(job, now, force):
-        return Attempt(False)
+    The bookkeeping is applied to `job` in memory and left to the caller to write."""
     try:
         client = _client_for(job)
     except KeyProblem as exc:
         # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
-        return Attempt(False, _failure(job, exc.user_message))
+        return False, _failure(job, exc.user_message)
     try:
         with client:
             parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
     except PixxelError as err:
         stop = _is_stop(err)
         logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
-        return Attempt(True, _failure(job, err.user_message, stop=stop))
+        return True, _failure(job, err.user_message, stop=stop)
     # The same answer as the one the row was saved from: nothing to store, no lock to take. (A row
     # loaded a moment ago may be behind; then save_job compares under the row's lock.)
     if not job.raw_digest or job.raw_digest != raw_digest(parsed.raw):
         saved, changed = save_job(job.organization, parsed)
         if changed:
             _take_stored_state(job, saved)
-    return Attempt(True, _success(job))
+    return True, _success(job)
 
 
 def _take_stored_state(job: Job, saved: Job) -> None:
@@ -200,10 +187,13 @@ def sync_job(job: Job, force: bool = False) -> bool:
     safe, `save_job` locks the row and never lets an older answer win. On return `job` holds the
     stored state.
     """
-    attempt = _attempt(job, force)
-    if attempt.bookkeeping:
-        Job.objects.filter(pk=job.pk).update(**attempt.bookkeeping)
-    return attempt.called
+    if not force and not needs_sync(job):
+        return False
+    if not _claim(job, timezone.now(), force):
+        return False
+    called, bookkeeping = _fetch(job)
+    Job.objects.filter(pk=job.pk).update(**bookkeeping)
+    return called
 
 
 def refresh_if_stale(job: Job) -> bool:
@@ -247,42 +237,63 @@ def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
 
 @task()
 def sync_job_task(job_id: int, scheduled_for: str | None = None) -> None:
-    """Sync one job, then queue the next sync unless the job is done (or another run is queued).
+    """Sync one job, queueing the next sync first unless the job is done (or another run is queued).
 
     `scheduled_for` is the `Job.sync_scheduled_for` this run was queued under: if the job now
     names another time, another run is queued and carries the chain on.
 
-    An unchanged answer costs, after the claim and the call: one UPDATE (the bookkeeping and the
-    chain's next time together) and the INSERT of the next run, in one transaction.
+    The next run is queued in the claim's transaction, before Pixxel is called: a worker killed
+    in the middle of the call loses nothing, the next run (by any worker) finds the claim expired
+    and syncs again. After the call, an unchanged answer costs one UPDATE (the bookkeeping).
     """
     job = jobs_to_sync().filter(pk=job_id).first()
     if job is None:
         return
-    attempt = _attempt(job, force=False)
-    _carry_on(job, scheduled_for, attempt.bookkeeping or {})
-
-
-def _carry_on(job: Job, scheduled_for: str | None, bookkeeping: dict) -> None:
-    """Write the attempt's bookkeeping and, if this run's chain is still the job's, its next link."""
     ours = Q(sync_scheduled_for__isnull=True)
     if scheduled_for:
         ours |= Q(sync_scheduled_for=datetime.fromisoformat(scheduled_for))
     rows = Job.objects.filter(pk=job.pk)
-    run_after = None
-    if needs_sync(job):
-        now = timezone.now()
-        wait = max(1.0, (next_sync_at(job, now) - now).total_seconds())
-        run_after = now + timedelta(seconds=wait)
+    if not needs_sync(job):
+        rows.filter(ours).update(sync_scheduled_for=None)
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = _claim(job, now, force=False)
+        # Not our turn (a viewer's refresh claimed it): carry the chain on to when it will be.
+        run_after = now + timedelta(
+            seconds=max(1.0, (next_sync_at(job, now) - now).total_seconds())
+        )
+        successor = _queue_next(job, rows.filter(ours), run_after)
+    if not claimed:
+        return
+    _called, bookkeeping = _fetch(job)
+    _settle(job, rows, bookkeeping, successor, run_after)
+
+
+def _queue_next(job: Job, ours, run_after: datetime):
+    """Queue the chain's next run if this run's chain is still the job's; the queued run or None."""
+    if not ours.update(sync_scheduled_for=run_after):
+        return None
     try:
-        with transaction.atomic():
-            owned = rows.filter(ours).update(**bookkeeping, sync_scheduled_for=run_after)
-            if not owned and bookkeeping:
-                rows.update(**bookkeeping)  # another run carries the chain
-            if owned and run_after is not None:
-                sync_job_task.using(run_after=run_after).enqueue(job.pk, run_after.isoformat())
+        return sync_job_task.using(run_after=run_after).enqueue(job.pk, run_after.isoformat())
     except Exception:
-        # Nothing was queued: keep what the sync learnt, and let the next caller start a chain.
-        rows.filter(ours).update(**bookkeeping, sync_scheduled_for=None)
-        if bookkeeping:
-            rows.update(**bookkeeping)
+        # Nothing was queued: let the next caller start a chain.
+        ours.update(sync_scheduled_for=None)
         raise
+
+
+def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -> None:
+    """Write the bookkeeping; fix the queued next run when the answer changed its time."""
+    if successor is None:
+        rows.update(**bookkeeping)
+        return
+    queued = DBTaskResult.objects.filter(pk=successor.id, status=TaskResultStatus.READY)
+    if not needs_sync(job):  # terminal, or stopped for good: the chain ends here
+        with transaction.atomic():
+            rows.filter(sync_scheduled_for=run_after).update(**bookkeeping, sync_scheduled_for=None)
+            queued.delete()
+        return
+    rows.update(**bookkeeping)
+    later = next_sync_at(job)
+    if later > run_after + timedelta(seconds=1):  # failures back off: the next run waits
+        queued.update(run_after=later)
