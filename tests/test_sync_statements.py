@@ -23,6 +23,7 @@ from django_tasks_db.models import DBTaskResult
 from pixxel_dashboard.jobs.models import Job, Task
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.jobs.sync import schedule_sync, sync_job_task
+from pixxel_dashboard.keys import services
 from pixxel_dashboard.pixxel import PixxelClient, parsing
 from tests.plugins.jobs import age_claim, submit
 
@@ -212,3 +213,37 @@ def test_an_answer_changing_3_of_2000_tasks_writes_3_task_rows(acme, ledger):
     (upsert,) = [s for s in book.statements if s.startswith('INSERT INTO "jobs_task"')]
     assert upsert.count("ON CONFLICT") == 1
     assert book.commits == 1 and book.cache_commits == 1  # the dependency analysis, cached
+
+
+def test_the_worker_keeps_one_client_per_key_and_replaces_it_when_the_key_rotates(
+    acme, alice, pixxel, sandbox, monkeypatch
+):
+    made: list[PixxelClient] = []
+    real_init, real_close = PixxelClient.__init__, PixxelClient.close
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.closed = False
+        made.append(self)
+
+    def close(self):
+        self.closed = True
+        real_close(self)
+
+    monkeypatch.setattr(PixxelClient, "__init__", init)
+    monkeypatch.setattr(PixxelClient, "close", close)
+    job = submit(acme, alice, pixxel)
+    schedule_sync(job)
+    made.clear()
+
+    run_queued(job)
+    age_claim(job)
+    run_queued(job)
+    # Two syncs, one client, kept open: Pixxel's connection is reused, the key decrypted once.
+    assert len(made) == 1 and not made[0].closed
+
+    services.add_key(acme, alice, "Rotated", sandbox.new_key())
+    age_claim(job)
+    run_queued(job)
+    # The new key's client (the sandbox gives each key its own jobs: this one answers 404).
+    assert len(made) == 2 and made[0].closed and not made[1].closed

@@ -14,6 +14,7 @@ through the same claim, so a deployment without a worker still shows live jobs.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -127,11 +128,13 @@ def jobs_to_sync():
     return Job.objects.select_related("organization").annotate(**active_key_columns())
 
 
-def _client_for(job: Job) -> PixxelClient:
-    if hasattr(job, "active_key_secret"):  # loaded by jobs_to_sync
-        return client_for_stored_key(job.active_key_id, job.active_key_secret)
+def _client_for(job: Job) -> tuple[PixxelClient, bool]:
+    """A client for the job's organization, and whether it is kept open for later syncs."""
+    if hasattr(job, "active_key_secret"):  # loaded by jobs_to_sync: the worker's path
+        key_id, secret = getattr(job, "active_key_id", None), job.active_key_secret
+        return client_for_stored_key(key_id, secret), True
     client, _key = client_for_organization(job.organization)
-    return client
+    return client, False
 
 
 def _fetch(job: Job) -> tuple[bool, dict]:
@@ -139,12 +142,12 @@ def _fetch(job: Job) -> tuple[bool, dict]:
 
     The bookkeeping is applied to `job` in memory and left to the caller to write."""
     try:
-        client = _client_for(job)
+        client, kept = _client_for(job)
     except KeyProblem as exc:
         # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
         return False, _failure(job, exc.user_message)
     try:
-        with client:
+        with nullcontext(client) if kept else client:
             parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
     except PixxelError as err:
         stop = _is_stop(err)

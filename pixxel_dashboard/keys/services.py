@@ -1,9 +1,11 @@
 """Adding, testing, rotating and revoking an organization's Pixxel API key, and using it."""
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
 
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -171,10 +173,36 @@ def active_key_columns(organization_field: str = "organization") -> dict:
     }
 
 
+# The worker keeps one client per key, so its syncs reuse Pixxel's connection (no TCP and TLS
+# handshake per sync) and decrypt the key once. Keyed by the key's row *and* ciphertext: a rotated
+# or re-entered key is a new client, the old one closed. Per thread: a requests.Session is not
+# shared between threads. Renewed every few minutes, and dropped when settings change (tests).
+CLIENT_REUSE_SECONDS = 300.0
+_kept = threading.local()
+
+
+def _drop_kept_client(**_kwargs) -> None:
+    kept = getattr(_kept, "client", None)
+    _kept.client = None
+    if kept is not None:
+        kept[1].close()
+
+
 def client_for_stored_key(key_id: int | None, secret_encrypted: str | None) -> PixxelClient:
-    """A client on a key loaded by `active_key_columns`. Raises a KeyProblem (none, or unreadable)."""
+    """A client on a key loaded by `active_key_columns`, kept open for this thread's next syncs:
+    the caller must not close it. Raises a KeyProblem (none, or unreadable)."""
     if key_id is None or secret_encrypted is None:
         raise NoActiveKey()
-    client = PixxelClient(crypto.decrypt(secret_encrypted))
+    identity = (key_id, hashlib.sha256(secret_encrypted.encode()).hexdigest())
+    kept = getattr(_kept, "client", None)
+    if kept is not None and kept[0] == identity and time.monotonic() < kept[2]:
+        client = kept[1]
+    else:
+        client = PixxelClient(crypto.decrypt(secret_encrypted))
+        _drop_kept_client()
+        _kept.client = (identity, client, time.monotonic() + CLIENT_REUSE_SECONDS)
     _note_used(key_id)
     return client
+
+
+setting_changed.connect(_drop_kept_client)
