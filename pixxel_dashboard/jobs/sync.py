@@ -18,7 +18,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -292,8 +292,10 @@ def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -
         return
     queued = DBTaskResult.objects.filter(pk=successor.id, status=TaskResultStatus.READY)
     if not needs_sync(job):  # terminal, or stopped for good: the chain ends here
+        # (The chain's mark is cleared only if it is still this run's.)
+        ended = Case(When(sync_scheduled_for=run_after, then=None), default=F("sync_scheduled_for"))
         with transaction.atomic():
-            rows.filter(sync_scheduled_for=run_after).update(**bookkeeping, sync_scheduled_for=None)
+            rows.update(**bookkeeping, sync_scheduled_for=ended)
             queued.delete()
         return
     rows.update(**bookkeeping)
