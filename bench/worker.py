@@ -394,10 +394,10 @@ def report(runs: dict[str, dict], jobs: int) -> None:
     labels = list(runs)
     vendor = next(iter(runs.values()))["vendor"]
     print(f"\nWorker: {jobs} running jobs of 10 tasks and one of 2,000, on {vendor}\n")
-    print(f"{'':52}" + "".join(f"{label:>22}" for label in labels))
+    print(f"{'':52}" + "".join(f"{label:>26}" for label in labels))
 
     def row(title: str, pick) -> None:
-        print(f"{title:52}" + "".join(f"{pick(runs[label]):>22}" for label in labels))
+        print(f"{title:52}" + "".join(f"{pick(runs[label]):>26}" for label in labels))
 
     row("Pixxel's own answer (direct GET, ms, median)", lambda r: f"{r['direct_get_ms']:.1f}")
     for kind in ("unchanged", "changed"):
