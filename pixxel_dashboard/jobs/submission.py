@@ -235,7 +235,8 @@ def submit(pixxel: catalog.Connection, order: Order) -> SubmitOutcome:
     # A replayed or concurrent POST with a spent token never reaches Pixxel again.
     previous = existing_submission(organization, order.token)
     if previous is not None:
-        return _outcome(take_over_if_abandoned(wait_for(previous)), replay=True)
+        # An abandoned one is taken over at once; a live one gets a moment to finish.
+        return _outcome(wait_for(take_over_if_abandoned(previous)), replay=True)
     req = SubmitRequest(
         organization=organization,
         user=order.user,
