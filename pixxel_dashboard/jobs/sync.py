@@ -262,10 +262,9 @@ def sync_job_task(job_id: int, scheduled_for: str | None = None) -> None:
     now = timezone.now()
     with transaction.atomic():
         claimed = _claim(job, now, force=False)
-        # Not our turn (a viewer's refresh claimed it): carry the chain on to when it will be.
-        run_after = now + timedelta(
-            seconds=max(1.0, (next_sync_at(job, now) - now).total_seconds())
-        )
+        # Claimed: the next sync is due an interval from now. Not our turn (a viewer's refresh
+        # claimed it, at most now): its claim has expired an interval from now at the latest.
+        run_after = now + timedelta(seconds=max(1.0, sync_interval(job, now)))
         successor = _queue_next(job, rows.filter(ours), run_after)
     if not claimed:
         return
