@@ -174,6 +174,10 @@ class Job(models.Model):
     sync_scheduled_for = models.DateTimeField(null=True, blank=True)
     # Bumped whenever synced content changes: the live page's "nothing changed" token.
     version = models.PositiveIntegerField(default=0)
+    # SHA-256 of Pixxel's last answer as received (`persist.raw_digest`): a sync tells an unchanged
+    # answer from this column of the row it already holds, without reading the JobDocument (MBs
+    # for a 2,000-task job). "" until the job's next save: the document is compared instead.
+    raw_digest = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

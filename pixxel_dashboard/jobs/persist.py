@@ -5,6 +5,8 @@ upserted on (job, Pixxel task id): concurrent syncs of one job never duplicate a
 answer never overwrites a newer one.
 """
 
+import hashlib
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -140,6 +142,12 @@ TASK_UPDATE_FIELDS = [
 ]
 
 
+def raw_digest(raw: dict) -> str:
+    """A fingerprint of Pixxel's job document: equal documents, equal digests (key order aside)."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
     """Create or update the organization's Job from a parsed Pixxel job; returns (job, changed).
 
@@ -151,6 +159,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
     if not parsed.id:  # the client refuses such an answer (INVALID_RESPONSE) before it gets here
         raise ValueError("a Pixxel job without an id cannot be saved")
     zone = rollups.zone_of(organization)
+    digest = raw_digest(parsed.raw)
     with transaction.atomic():
         job = (
             Job.objects.select_for_update()
@@ -169,6 +178,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
                 pixxel_notes=_notes(parsed, None),
                 failure_reason=_failure_reason(parsed, ""),
                 version=1,
+                raw_digest=digest,
                 **fields,
                 **local,
             )
@@ -181,9 +191,13 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             _replace_children(job, parsed)
             _analyse_when_committed(job)
             return job, True
-        # What changed is told by Pixxel's document as stored (the row's own columns are derived).
-        stored = job.raw
-        if stored == parsed.raw:
+        # What changed is told by Pixxel's answer (the row's own columns are derived from it): its
+        # digest, on the row; the stored document itself only for a row saved before digests.
+        if job.raw_digest == digest:
+            return job, False
+        if not job.raw_digest and job.raw == parsed.raw:
+            Job.objects.filter(pk=job.pk).update(raw_digest=digest)
+            job.raw_digest = digest
             return job, False
         # A stale answer (e.g. a slow request overtaken by a newer one) must not win.
         if (
@@ -192,9 +206,10 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             and parsed.updated_at < job.pixxel_updated_at
         ):
             return job, False
-        if not parsed.tasks and stored.get("tasks"):
+        if not parsed.tasks and job.raw.get("tasks"):
             # list-jobs answers carry no tasks: keep the ones we have.
-            document["raw"] = {**parsed.raw, "tasks": stored.get("tasks")}
+            document["raw"] = {**parsed.raw, "tasks": job.raw.get("tasks")}
+        fields["raw_digest"] = digest
         fields["reported_workflow_id"] = _reported_workflow_id(parsed, job.workflow_pixxel_id)
         fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
         fields["failure_reason"] = _failure_reason(parsed, job.failure_reason)
@@ -209,7 +224,10 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         # Budget crossings are claimed with the numbers that made them (no queries unless credits
         # or estimates moved); their emails go once this commits.
         alerts.after_job_change(organization, before, after)
-        job.document, _ = JobDocument.objects.update_or_create(job=job, defaults=document)
+        # One UPDATE (update_or_create would read the document, MBs, inside a savepoint first).
+        if not JobDocument.objects.filter(job=job).update(**document):
+            JobDocument.objects.create(job=job, **document)
+        job.document = JobDocument(job=job, **document)
         _replace_children(job, parsed)
         _analyse_when_committed(job)
         return job, True

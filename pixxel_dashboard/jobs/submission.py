@@ -169,6 +169,40 @@ def wait_for(submission: Submission) -> Submission:
     return submission
 
 
+def abandoned_after() -> timedelta:
+    """How long a live request can keep its submission pending: the create call, then the
+    listings that look for its job (no request lives longer; gunicorn kills it sooner)."""
+    call = settings.PIXXEL_CONNECT_TIMEOUT + settings.PIXXEL_READ_TIMEOUT
+    return timedelta(seconds=call + RECONCILE_ATTEMPTS * (call + RECONCILE_PAUSE_SECONDS) + 60)
+
+
+def take_over_if_abandoned(submission: Submission) -> Submission:
+    """A submission still pending long after any request could be working on it: the process
+    that sent it died (killed mid-call, a crash, a deploy). Whoever replays its token first records
+    it as unanswered and looks for its job, now and once more later, like any unanswered create."""
+    if submission.outcome != Outcome.PENDING:
+        return submission
+    if submission.created_at > timezone.now() - abandoned_after():
+        return submission
+    unanswered = Submission.objects.filter(pk=submission.pk, outcome=Outcome.PENDING).update(
+        outcome=Outcome.FAILED,
+        error_kind=FailureKind.TIMEOUT,
+        user_message=(
+            "The request that sent this job stopped before Pixxel answered. If Pixxel created "
+            "the job, it is adopted here as soon as it is found."
+        ),
+    )
+    if unanswered:  # one replay wins (the conditional UPDATE); the others see its outcome
+        logger.warning("submission %s was abandoned while pending: reconciling", submission.pk)
+        reconcile_submission_task.call(submission.pk)
+        submission.refresh_from_db()
+        if submission.job_id is None:
+            _schedule_late_reconcile(submission)
+    else:
+        submission.refresh_from_db()
+    return submission
+
+
 def claim(req: SubmitRequest) -> tuple[Submission, bool]:
     """The Submission for this token: (row, True) if this request created it and must submit."""
     project = catalog.ensure_project(req.organization, req.project_id)
@@ -201,7 +235,8 @@ def submit(pixxel: catalog.Connection, order: Order) -> SubmitOutcome:
     # A replayed or concurrent POST with a spent token never reaches Pixxel again.
     previous = existing_submission(organization, order.token)
     if previous is not None:
-        return _outcome(wait_for(previous), replay=True)
+        # An abandoned one is taken over at once; a live one gets a moment to finish.
+        return _outcome(wait_for(take_over_if_abandoned(previous)), replay=True)
     req = SubmitRequest(
         organization=organization,
         user=order.user,

@@ -14,18 +14,25 @@ through the same claim, so a deployment without a worker still shows live jobs.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q
-from django.tasks import task
+from django.db import transaction
+from django.db.models import Case, F, Q, When
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from pixxel_dashboard.keys import KeyProblem
-from pixxel_dashboard.keys.services import client_for_organization
-from pixxel_dashboard.pixxel import ErrorKind, PixxelError
+from pixxel_dashboard.keys.services import (
+    active_key_columns,
+    client_for_organization,
+    client_for_stored_key,
+)
+from pixxel_dashboard.pixxel import ErrorKind, PixxelClient, PixxelError
 
 from .models import Job, Status
-from .persist import save_job
+from .persist import raw_digest, save_job
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +99,19 @@ def _claim(job: Job, now: datetime, force: bool) -> bool:
     return claimed
 
 
-def _record_failure(job: Job, message: str, *, stop: bool = False) -> None:
-    fields = {"sync_failures": F("sync_failures") + 1, "last_sync_error": message[:300]}
+def _failure(job: Job, message: str, *, stop: bool = False) -> dict:
+    """The bookkeeping of a failed attempt, applied to `job` in memory; the caller writes it."""
+    job.sync_failures += 1
+    job.last_sync_error = message[:300]
+    fields: dict = {"sync_failures": F("sync_failures") + 1, "last_sync_error": job.last_sync_error}
     if stop:
-        fields["sync_stopped"] = True
-    Job.objects.filter(pk=job.pk).update(**fields)
-    job.refresh_from_db(
-        fields=["sync_failures", "last_sync_error", "sync_stopped", "sync_claimed_at"]
-    )
+        job.sync_stopped = fields["sync_stopped"] = True
+    return fields
+
+
+def _success(job: Job) -> dict:
+    job.last_synced_at, job.sync_failures, job.last_sync_error = timezone.now(), 0, ""
+    return {"last_synced_at": job.last_synced_at, "sync_failures": 0, "last_sync_error": ""}
 
 
 def _is_stop(err: PixxelError) -> bool:
@@ -108,6 +120,67 @@ def _is_stop(err: PixxelError) -> bool:
     if err.kind == ErrorKind.BAD_REQUEST and err.status is None:
         return True  # refused by the client itself (an id that is not an id): it never will work
     return err.kind == ErrorKind.BAD_REQUEST and (err.code or "") in STOP_BAD_REQUEST_CODES
+
+
+def jobs_to_sync():
+    """Jobs as the worker loads them: with the organization and its active key, in one statement
+    (`client_for_stored_key` then needs no query of its own)."""
+    return Job.objects.select_related("organization").annotate(**active_key_columns())
+
+
+def _client_for(job: Job) -> tuple[PixxelClient, bool]:
+    """A client for the job's organization, and whether it is kept open for later syncs."""
+    if hasattr(job, "active_key_secret"):  # loaded by jobs_to_sync: the worker's path
+        key_id, secret = getattr(job, "active_key_id", None), job.active_key_secret
+        return client_for_stored_key(key_id, secret), True
+    client, _key = client_for_organization(job.organization)
+    return client, False
+
+
+def _fetch(job: Job) -> tuple[bool, dict]:
+    """Call Pixxel for a claimed job and store a changed answer: (called upstream, bookkeeping).
+
+    The bookkeeping is applied to `job` in memory and left to the caller to write."""
+    try:
+        client, kept = _client_for(job)
+    except KeyProblem as exc:
+        # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
+        return False, _failure(job, exc.user_message)
+    try:
+        with nullcontext(client) if kept else client:
+            parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
+    except PixxelError as err:
+        stop = _is_stop(err)
+        logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
+        return True, _failure(job, err.user_message, stop=stop)
+    # The same answer as the one the row was saved from: nothing to store, no lock to take. (A row
+    # loaded a moment ago may be behind; then save_job compares under the row's lock.)
+    if not job.raw_digest or job.raw_digest != raw_digest(parsed.raw):
+        saved, changed = save_job(job.organization, parsed)
+        if changed:
+            _take_stored_state(job, saved)
+    return True, _success(job)
+
+
+def _take_stored_state(job: Job, saved: Job) -> None:
+    """What save_job stored, into the caller's `job` (its bookkeeping columns are the claim's)."""
+    for field in Job._meta.concrete_fields:
+        if field.attname not in BOOKKEEPING:
+            setattr(job, field.attname, getattr(saved, field.attname))
+    job.document = saved.document
+
+
+# Columns written by the holder of the claim, never by save_job.
+BOOKKEEPING = frozenset(
+    {
+        "last_synced_at",
+        "sync_claimed_at",
+        "sync_failures",
+        "last_sync_error",
+        "sync_stopped",
+        "sync_scheduled_for",
+    }
+)
 
 
 def sync_job(job: Job, force: bool = False) -> bool:
@@ -119,30 +192,11 @@ def sync_job(job: Job, force: bool = False) -> bool:
     """
     if not force and not needs_sync(job):
         return False
-    now = timezone.now()
-    if not _claim(job, now, force):
+    if not _claim(job, timezone.now(), force):
         return False
-    organization = job.organization
-    try:
-        client, _key = client_for_organization(organization)
-    except KeyProblem as exc:
-        # Not upstream's fault and maybe fixed soon (a key gets added): back off, keep trying.
-        _record_failure(job, exc.user_message)
-        return False
-    try:
-        with client:
-            parsed = client.get_job(job.workflow_pixxel_id, job.pixxel_id)
-    except PixxelError as err:
-        stop = _is_stop(err)
-        logger.warning("sync of job %s failed (%s): %s", job.pk, "stop" if stop else "retry", err)
-        _record_failure(job, err.user_message, stop=stop)
-        return True
-    save_job(organization, parsed)
-    Job.objects.filter(pk=job.pk).update(
-        last_synced_at=timezone.now(), sync_failures=0, last_sync_error=""
-    )
-    job.refresh_from_db()
-    return True
+    called, bookkeeping = _fetch(job)
+    Job.objects.filter(pk=job.pk).update(**bookkeeping)
+    return called
 
 
 def refresh_if_stale(job: Job) -> bool:
@@ -186,23 +240,64 @@ def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
 
 @task()
 def sync_job_task(job_id: int, scheduled_for: str | None = None) -> None:
-    """Sync one job, then queue the next sync unless the job is done (or another run is queued).
+    """Sync one job, queueing the next sync first unless the job is done (or another run is queued).
 
     `scheduled_for` is the `Job.sync_scheduled_for` this run was queued under: if the job now
     names another time, another run is queued and carries the chain on.
+
+    The next run is queued in the claim's transaction, before Pixxel is called: a worker killed
+    in the middle of the call loses nothing, the next run (by any worker) finds the claim expired
+    and syncs again. After the call, an unchanged answer costs one UPDATE (the bookkeeping).
     """
-    job = Job.objects.select_related("organization").filter(pk=job_id).first()
+    job = jobs_to_sync().filter(pk=job_id).first()
     if job is None:
         return
-    sync_job(job)
     ours = Q(sync_scheduled_for__isnull=True)
     if scheduled_for:
         ours |= Q(sync_scheduled_for=datetime.fromisoformat(scheduled_for))
-    rows = Job.objects.filter(pk=job.pk).filter(ours)
+    rows = Job.objects.filter(pk=job.pk)
     if not needs_sync(job):
-        rows.update(sync_scheduled_for=None)
+        rows.filter(ours).update(sync_scheduled_for=None)
         return
     now = timezone.now()
-    run_after = now + timedelta(seconds=max(1.0, (next_sync_at(job, now) - now).total_seconds()))
-    if rows.update(sync_scheduled_for=run_after):
-        _enqueue(job.pk, run_after)
+    with transaction.atomic():
+        claimed = _claim(job, now, force=False)
+        # Claimed: the next sync is due an interval from now. Not our turn (a viewer's refresh
+        # claimed it, at most now): its claim has expired an interval from now at the latest.
+        run_after = now + timedelta(seconds=max(1.0, sync_interval(job, now)))
+        successor = _queue_next(job, rows.filter(ours), run_after)
+    if not claimed:
+        return
+    _called, bookkeeping = _fetch(job)
+    _settle(job, rows, bookkeeping, successor, run_after)
+
+
+def _queue_next(job: Job, ours, run_after: datetime):
+    """Queue the chain's next run if this run's chain is still the job's; the queued run or None."""
+    if not ours.update(sync_scheduled_for=run_after):
+        return None
+    try:
+        return sync_job_task.using(run_after=run_after).enqueue(job.pk, run_after.isoformat())
+    except Exception:
+        # Nothing was queued: let the next caller start a chain.
+        ours.update(sync_scheduled_for=None)
+        raise
+
+
+def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -> None:
+    """Write the bookkeeping; fix the queued next run when the answer changed its time."""
+    if successor is None:
+        rows.update(**bookkeeping)
+        return
+    queued = DBTaskResult.objects.filter(pk=successor.id, status=TaskResultStatus.READY)
+    if not needs_sync(job):  # terminal, or stopped for good: the chain ends here
+        # (The chain's mark is cleared only if it is still this run's.)
+        ended = Case(When(sync_scheduled_for=run_after, then=None), default=F("sync_scheduled_for"))
+        with transaction.atomic():
+            rows.update(**bookkeeping, sync_scheduled_for=ended)
+            queued.delete()
+        return
+    rows.update(**bookkeeping)
+    later = next_sync_at(job)
+    if later > run_after + timedelta(seconds=1):  # failures back off: the next run waits
+        queued.update(run_after=later)

@@ -1,7 +1,11 @@
 """Adding, testing, rotating and revoking an organization's Pixxel API key, and using it."""
 
+import hashlib
+import threading
+import time
 from dataclasses import dataclass
 
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -9,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from pixxel_dashboard.accounts.models import record_event
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
+from . import crypto
 from .errors import KeyUnreadable, NoActiveKey
 from .models import ApiKey
 
@@ -137,3 +142,67 @@ def client_for_organization(organization) -> tuple[PixxelClient, ApiKey]:
     client = PixxelClient(key.reveal())
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return client, key
+
+
+# `last_used_at` says roughly when a key last worked for us: a worker syncing hundreds of jobs a
+# second writes it at most once a minute per key, not once per sync.
+LAST_USED_EVERY_SECONDS = 60.0
+_last_noted: dict[int, float] = {}
+_last_noted_lock = threading.Lock()
+
+
+def _note_used(key_id: int) -> None:
+    now = time.monotonic()
+    with _last_noted_lock:
+        due = now - _last_noted.get(key_id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS
+        if due:
+            _last_noted[key_id] = now
+    if due:
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
+def active_key_columns(organization_field: str = "organization") -> dict:
+    """Annotations that load an organization's active key (id, ciphertext) with another row, for
+    `client_for_stored_key`: the background sync reads its job and its key in one statement."""
+    from django.db.models import OuterRef, Subquery
+
+    active = ApiKey.objects.active().filter(organization=OuterRef(organization_field))
+    return {
+        "active_key_id": Subquery(active.values("pk")[:1]),
+        "active_key_secret": Subquery(active.values("secret_encrypted")[:1]),
+    }
+
+
+# The worker keeps one client per key, so its syncs reuse Pixxel's connection (no TCP and TLS
+# handshake per sync) and decrypt the key once. Keyed by the key's row *and* ciphertext: a rotated
+# or re-entered key is a new client, the old one closed. Per thread: a requests.Session is not
+# shared between threads. Renewed every few minutes, and dropped when settings change (tests).
+CLIENT_REUSE_SECONDS = 300.0
+_kept = threading.local()
+
+
+def _drop_kept_client(**_kwargs) -> None:
+    kept = getattr(_kept, "client", None)
+    _kept.client = None
+    if kept is not None:
+        kept[1].close()
+
+
+def client_for_stored_key(key_id: int | None, secret_encrypted: str | None) -> PixxelClient:
+    """A client on a key loaded by `active_key_columns`, kept open for this thread's next syncs:
+    the caller must not close it. Raises a KeyProblem (none, or unreadable)."""
+    if key_id is None or secret_encrypted is None:
+        raise NoActiveKey()
+    identity = (key_id, hashlib.sha256(secret_encrypted.encode()).hexdigest())
+    kept = getattr(_kept, "client", None)
+    if kept is not None and kept[0] == identity and time.monotonic() < kept[2]:
+        client = kept[1]
+    else:
+        client = PixxelClient(crypto.decrypt(secret_encrypted))
+        _drop_kept_client()
+        _kept.client = (identity, client, time.monotonic() + CLIENT_REUSE_SECONDS)
+    _note_used(key_id)
+    return client
+
+
+setting_changed.connect(_drop_kept_client)
