@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pixxel_dashboard.core.credits import as_credits
+from pixxel_dashboard.core.credits import as_credits, whole_cents
 from pixxel_dashboard.jobs.models import Job, Status
 
 from .models import MEASURES, OPEN_DAY, CostRollup, Grain
@@ -54,8 +54,9 @@ JOB_COLUMNS = (
 
 
 def hundredths(amount: Decimal | None) -> int:
-    """Credits as whole hundredths (credits have two decimals); unknown counts 0."""
-    return 0 if amount is None else int((amount * 100).to_integral_value())
+    """Credits as whole hundredths, rounded as the amount is stored (`CreditsField` writes two
+    decimals); unknown counts 0."""
+    return 0 if amount is None else int(whole_cents(amount) * 100)
 
 
 def zone_of(organization) -> tzinfo:
