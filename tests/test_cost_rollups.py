@@ -5,6 +5,7 @@ time zone, Sum, Count with filters): never through `rollups.contribution`, so a 
 cannot hide in both sides. Jobs go through `save_job`, as submission, import and sync write them.
 """
 
+import importlib
 import threading
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round, TruncDate
 from hypothesis import HealthCheck, given, settings
@@ -355,6 +357,53 @@ def test_an_imported_job_counts_on_the_day_pixxel_created_it(acme, alice, projec
         )
     )
     assert days == {(0, 0, a_year_ago.date()), (projects["coast"].pk, alice.pk, START.date())}
+
+
+# The migration that fills in the rollups of jobs stored before them ----------------------------
+
+BACKFILL = importlib.import_module("pixxel_dashboard.costs.migrations.0002_backfill_cost_rollups")
+
+
+def migrate(target):
+    executor = MigrationExecutor(connection)  # a fresh graph: what is applied changes each time
+    executor.migrate(target)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_backfill_gives_jobs_stored_before_the_rollups_theirs(acme, globex, alice, projects):
+    acme.time_zone = "America/Los_Angeles"
+    acme.save()
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    # More jobs than one batch, across local days, projects, members, statuses and amounts.
+    for n in range(BACKFILL.BATCH + 5):
+        with clock_at(START + timedelta(hours=n % 50)):
+            store(
+                acme,
+                answer(
+                    f"job-{n}",
+                    status=STATUS_WORDS[n % len(STATUS_WORDS)],
+                    cost=f"{n % 97}.{n % 1000:03d}" if n % 7 else None,
+                    time_taken=f"{n}s" if n % 3 else None,
+                ),
+                project=projects["agri"] if n % 4 else None,
+                submitted_by=alice if n % 5 else None,
+                estimated_cost=Decimal(n % 50) if n % 6 else None,
+            )
+    store(globex, answer("theirs", status="completed", cost="12.34"))
+    expected = {org.pk: raw_aggregate(org) for org in (acme, globex)}
+    # As an installation that had jobs before the rollups: none (and one row of nonsense).
+    CostRollup.objects.all().delete()
+    CostRollup.objects.create(organization=globex, grain="p", day=date(2020, 1, 1), jobs=9)
+    try:
+        migrate([("costs", BACKFILL.Migration.dependencies[0][1])])
+        migrate([("costs", BACKFILL.__name__.rsplit(".", 1)[1])])
+    finally:
+        migrate(latest)
+    assert {org.pk: stored_rollups(org) for org in (acme, globex)} == expected
+    assert sum(row[0] for key, row in expected[acme.pk].items() if key[0] == "p") == 2005
+    # ...and what the app's own rebuild makes of the same jobs.
+    rollups.rebuild(acme)
+    assert stored_rollups(acme) == expected[acme.pk]
 
 
 # The command ----------------------------------------------------------------------------------
