@@ -57,7 +57,8 @@ test: $(VENV)/.dev
 # even when the first misses a target; the exit status is the job page's (history's is always 0).
 bench: export DEBUG ?= true
 bench: $(VENV)/.dev
-	$(PY) bench/job_page.py; status=$$?; $(PY) bench/history.py $(BENCH_ARGS) && exit $$status
+	$(PY) bench/job_page.py; status=$$?; $(PY) bench/history.py $(BENCH_ARGS) || status=$$?; \
+	$(PY) bench/costs.py $(BENCH_ARGS) || status=$$?; exit $$status
 
 lint:
 	$(VENV)/bin/ruff check --fix .
