@@ -52,9 +52,10 @@ test: $(VENV)/.dev
 	@bash scripts/ensure-vnu >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The job page at scale (10 vs 2,000 tasks), then the team's history at scale (100,000 jobs vs
-# 1,000; `BENCH_ARGS=--quick` for 10,000): figures and verdicts for docs/performance.md. Both run
-# even when the first misses a target; the exit status is the job page's (history's is always 0).
+# The job page at scale (10 vs 2,000 tasks), the team's history at scale (100,000 jobs vs 1,000;
+# `BENCH_ARGS=--quick` for 10,000), then the cost pages on the same data: figures and verdicts
+# for docs/performance.md. All run even when one misses a target; the exit status is the first
+# failure's (history's and costs' are 0 unless they crash).
 bench: export DEBUG ?= true
 bench: $(VENV)/.dev
 	$(PY) bench/job_page.py; status=$$?; $(PY) bench/history.py $(BENCH_ARGS) || status=$$?; \
