@@ -480,3 +480,31 @@ def test_simultaneous_saves_sharing_rollup_rows_lose_nothing_and_never_deadlock(
     (project_row,) = CostRollup.objects.filter(organization=acme, grain=Grain.PROJECT)
     assert project_row.jobs == project_row.succeeded == 2 * rounds
     assert project_row.credits == rounds * (250 + 350)
+
+
+def test_open_jobs_say_what_is_still_to_come_per_project_and_for_no_project(acme, projects):
+    # Open jobs of any month: their cost so far, and their estimate's remainder (never negative).
+    with clock_at(START - timedelta(days=40)):
+        store(
+            acme,
+            answer("a", status="inprogress", cost="2.00"),
+            project=projects["agri"],
+            estimated_cost=Decimal("5.00"),
+        )
+    with clock_at(START):
+        store(acme, answer("b", status="queued"), estimated_cost=Decimal("7.50"))
+        store(acme, answer("c", status="inprogress", cost="9.00"), estimated_cost=Decimal("4.00"))
+        store(acme, answer("d", status="completed", cost="1.00"), estimated_cost=Decimal("8.00"))
+    positions = month.month_positions(acme, now=START)
+    agri, none = positions[projects["agri"].pk], positions[0]
+    assert (agri.running_spent, agri.still_to_come, agri.spent) == (
+        Decimal("2.00"),
+        Decimal("3.00"),
+        Decimal("0.00"),  # spent in February, not in March
+    )
+    assert (none.running_spent, none.still_to_come, none.spent) == (
+        Decimal("9.00"),
+        Decimal("7.50"),
+        Decimal("10.00"),
+    )
+    assert month.month_position(acme, 0, now=START) == none
