@@ -18,13 +18,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, F, IntegerField, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Round, TruncDate
+from django.db.models.functions import Cast, Coalesce, Greatest, Round, TruncDate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pixxel_dashboard.accounts.services import update_organization
 from pixxel_dashboard.costs import month, rollups
-from pixxel_dashboard.costs.models import MEASURES, CostRollup, Grain
+from pixxel_dashboard.costs.models import MEASURES, OPEN_DAY, CostRollup, Grain
 from pixxel_dashboard.jobs.models import Job, Project, Source
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.pixxel import parsing
@@ -32,6 +32,7 @@ from pixxel_dashboard.pixxel import parsing
 # The measures as a sentence of SQL over the jobs, each written from what it means (not from
 # rollups.py): hundredths of a credit are the stored amount × 100, rounded to a whole number.
 FINISHED = Q(status__in=["succeeded", "failed"])
+OPEN = Q(status__in=["queued", "running"])
 COMPARED = FINISHED & Q(cost__isnull=False, estimated_cost__isnull=False)
 
 
@@ -66,6 +67,15 @@ RAW_MEASURES = {
     "over_estimate_jobs": _count(
         COMPARED & Q(over__gt=F("under")),
     ),
+    # What the estimate says is still to come for a queued or running job, never below nothing.
+    "to_come": _sum(
+        Greatest(
+            Coalesce(_hundredths("estimated_cost"), Value(0))
+            - Coalesce(_hundredths("cost"), Value(0)),
+            Value(0),
+        ),
+        OPEN,
+    ),
 }
 assert tuple(RAW_MEASURES) == MEASURES  # a new measure needs its reference here
 
@@ -85,29 +95,33 @@ def raw_aggregate(organization) -> dict[tuple, tuple[int, ...]]:
         .order_by()
     )
     grains = {
-        Grain.PROJECT: ("project_ref", "day"),
-        Grain.WORKFLOW: ("project_ref", "workflow_pixxel_id", "day"),
-        Grain.MEMBER: ("project_ref", "member_ref", "day"),
+        Grain.PROJECT: (jobs, ("project_ref", "day")),
+        Grain.WORKFLOW: (jobs, ("project_ref", "workflow_pixxel_id", "day")),
+        Grain.MEMBER: (jobs, ("project_ref", "member_ref", "day")),
+        # The queued and running jobs of each project, whatever their day.
+        Grain.OPEN: (jobs.filter(OPEN), ("project_ref",)),
     }
     result = {}
-    for grain, columns in grains.items():
-        for row in jobs.values(*columns).annotate(**RAW_MEASURES):
+    for grain, (rows, columns) in grains.items():
+        for row in rows.values(*columns).annotate(**RAW_MEASURES):
             key = (
                 grain.value,
                 row["project_ref"],
                 row.get("workflow_pixxel_id", ""),
                 row.get("member_ref", 0),
-                row["day"],
+                row.get("day", OPEN_DAY),
             )
             result[key] = tuple(int(row[name]) for name in MEASURES)
     return result
 
 
 def stored_rollups(organization) -> dict[tuple, tuple[int, ...]]:
+    """The organization's rollup rows that say something (an open-jobs row whose last job
+    finished stays, all zeros: it counts nothing)."""
     rows = CostRollup.objects.filter(organization=organization).values_list(
         "grain", "project_ref", "workflow", "member_ref", "day", *MEASURES
     )
-    return {tuple(row[:5]): tuple(row[5:]) for row in rows}
+    return {tuple(row[:5]): tuple(row[5:]) for row in rows if any(row[5:])}
 
 
 # Building jobs as Pixxel answers them --------------------------------------------------------
@@ -269,6 +283,14 @@ def test_a_cost_with_three_decimals_is_counted_as_stored(acme, projects):
     assert stored_rollups(acme) == raw_aggregate(acme)
 
 
+def test_a_job_is_over_its_estimate_by_the_amounts_stored(acme):
+    # 0.001 against an estimate of 0: both stored as 0.00, so not over (nor a cost at all).
+    store(acme, answer("j1", status="completed", cost="0.001"), estimated_cost=Decimal("0.000"))
+    (row,) = CostRollup.objects.filter(organization=acme, grain=Grain.PROJECT)
+    assert (row.compared_jobs, row.over_estimate_jobs, row.credits) == (1, 0, 0)
+    assert stored_rollups(acme) == raw_aggregate(acme)
+
+
 def test_rebuild_gives_what_the_incremental_path_kept(acme, alice, bob, projects):
     story = Story(acme, {"alice": alice, "bob": bob}, projects)
     base = {"cost": "3.10", "estimate": "2.50", "time_taken": "83s", "workflow": "wf-ndvi"}
@@ -361,7 +383,7 @@ def test_an_imported_job_counts_on_the_day_pixxel_created_it(acme, alice, projec
 
 # The migration that fills in the rollups of jobs stored before them ----------------------------
 
-BACKFILL = importlib.import_module("pixxel_dashboard.costs.migrations.0002_backfill_cost_rollups")
+BACKFILL = importlib.import_module("pixxel_dashboard.costs.migrations.0003_backfill_cost_rollups")
 
 
 def migrate(target):

@@ -59,6 +59,13 @@ def hundredths(amount: Decimal | None) -> int:
     return 0 if amount is None else int(whole_cents(amount) * 100)
 
 
+def stored_credits(value) -> Decimal | None:
+    """An amount as the database holds it: a value just assigned may still be an int, a float or
+    have a third decimal (`CreditsField` writes two); a stored one out of bounds is unknown."""
+    amount = as_credits(value)
+    return None if amount is None else whole_cents(amount)
+
+
 def zone_of(organization) -> tzinfo:
     return ZoneInfo(organization.time_zone or "UTC")
 
@@ -87,8 +94,7 @@ def contribution(job: Job, zone: tzinfo) -> Contribution:
     is_open = job.status in OPEN_STATUSES
     if is_open:
         keys = (*keys, (Grain.OPEN.value, project, "", 0, OPEN_DAY))
-    # A value just assigned may still be an int or a float; a stored one out of bounds is unknown.
-    cost, estimate = as_credits(job.cost), as_credits(job.estimated_cost)
+    cost, estimate = stored_credits(job.cost), stored_credits(job.estimated_cost)
     has_estimate = estimate is not None
     compared = job.status in FINISHED and cost is not None and estimate is not None
     values = {

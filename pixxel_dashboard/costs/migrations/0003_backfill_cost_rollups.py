@@ -1,12 +1,13 @@
 """Cost rollups for the jobs an installation stored before the rollups existed.
 
-From 0001 on, `save_job` keeps the rollups; the jobs already there need theirs computed once.
+From 0001 on (0002: with the open-jobs rows), `save_job` keeps the rollups; the jobs already there need theirs computed once.
 The aggregation is the rule `costs/rollups.py` had when this migration was written, frozen here
 (a later change to the app's code must never change, or break, what this migration does). Each
 organization's rows are replaced, so running it where rollups were already kept changes nothing.
 """
 
 from collections import defaultdict
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
@@ -28,8 +29,11 @@ MEASURES = (
     "compared_estimate",
     "compared_credits",
     "over_estimate_jobs",
+    "to_come",
 )
 STATUSES = ("queued", "running", "succeeded", "failed")
+OPEN_STATUSES = ("queued", "running")
+OPEN_DAY = date(2000, 1, 1)  # the day of every open-jobs row
 MAX_CREDITS = Decimal("999999999999.99")
 CENT = Decimal("0.01")
 BATCH = 2000
@@ -62,6 +66,11 @@ def measures(job):
         "compared_estimate": hundredths(estimate) if compared else 0,
         "compared_credits": hundredths(cost) if compared else 0,
         "over_estimate_jobs": int(compared and cost > estimate * Decimal("1.2")),
+        "to_come": (
+            max(0, hundredths(estimate) - hundredths(cost))
+            if job["status"] in OPEN_STATUSES
+            else 0
+        ),
     }
     values[job["status"] if job["status"] in STATUSES else "unknown"] = 1
     return [values.get(name, 0) for name in MEASURES]
@@ -93,11 +102,14 @@ def backfill(apps, schema_editor):
             day = job["created_at"].astimezone(zone).date()
             project = job["project_id"] or 0
             values = measures(job)
-            for key in (
+            keys = [
                 ("p", project, "", 0, day),
                 ("w", project, job["workflow_pixxel_id"][:100], 0, day),
                 ("m", project, "", job["submitted_by_id"] or 0, day),
-            ):
+            ]
+            if job["status"] in OPEN_STATUSES:  # its project's row of queued and running jobs
+                keys.append(("o", project, "", 0, OPEN_DAY))
+            for key in keys:
                 row = totals[key]
                 for i, value in enumerate(values):
                     row[i] += value
@@ -121,7 +133,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("costs", "0001_initial"),
+        ("costs", "0002_open_rows"),
     ]
 
     operations = [
