@@ -15,6 +15,12 @@ from django.db import models
 CREDITS_MAX_DIGITS = 14
 CREDITS_DECIMAL_PLACES = 2
 MAX_CREDITS = Decimal(10) ** (CREDITS_MAX_DIGITS - CREDITS_DECIMAL_PLACES) - Decimal("0.01")
+CENT = Decimal(1).scaleb(-CREDITS_DECIMAL_PLACES)
+
+
+def whole_cents(amount: Decimal) -> Decimal:
+    """`amount` to two decimals, as it is stored (Pixxel may send 1.845; we keep 1.84)."""
+    return amount.quantize(CENT, rounding=decimal.ROUND_HALF_EVEN)
 
 
 class InvalidCredits(Decimal):
@@ -82,3 +88,15 @@ class CreditsField(models.DecimalField):
         if isinstance(value, InvalidCredits):
             value = None
         return super().get_db_prep_value(value, connection, prepared)
+
+    def get_db_prep_save(self, value, connection):
+        # Written with exactly two decimals, rounded here: SQLite would otherwise keep 1.845 as
+        # is (its sums then disagree with the 1.84 read back) and PostgreSQL round it half up,
+        # so the cost rollups, which count the amount in whole cents, would drift from the jobs.
+        if isinstance(value, Decimal | int | float) and not isinstance(
+            value, bool | InvalidCredits
+        ):
+            amount = as_credits(value)
+            if amount is not None:
+                value = whole_cents(amount)
+        return super().get_db_prep_save(value, connection)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pixxel_dashboard.core.credits import as_credits
+from pixxel_dashboard.core.credits import as_credits, whole_cents
 from pixxel_dashboard.jobs.models import Job, Status
 
 from .models import MEASURES, OPEN_DAY, CostRollup, Grain
@@ -54,8 +54,16 @@ JOB_COLUMNS = (
 
 
 def hundredths(amount: Decimal | None) -> int:
-    """Credits as whole hundredths (credits have two decimals); unknown counts 0."""
-    return 0 if amount is None else int((amount * 100).to_integral_value())
+    """Credits as whole hundredths, rounded as the amount is stored (`CreditsField` writes two
+    decimals); unknown counts 0."""
+    return 0 if amount is None else int(whole_cents(amount) * 100)
+
+
+def stored_credits(value) -> Decimal | None:
+    """An amount as the database holds it: a value just assigned may still be an int, a float or
+    have a third decimal (`CreditsField` writes two); a stored one out of bounds is unknown."""
+    amount = as_credits(value)
+    return None if amount is None else whole_cents(amount)
 
 
 def zone_of(organization) -> tzinfo:
@@ -86,8 +94,7 @@ def contribution(job: Job, zone: tzinfo) -> Contribution:
     is_open = job.status in OPEN_STATUSES
     if is_open:
         keys = (*keys, (Grain.OPEN.value, project, "", 0, OPEN_DAY))
-    # A value just assigned may still be an int or a float; a stored one out of bounds is unknown.
-    cost, estimate = as_credits(job.cost), as_credits(job.estimated_cost)
+    cost, estimate = stored_credits(job.cost), stored_credits(job.estimated_cost)
     has_estimate = estimate is not None
     compared = job.status in FINISHED and cost is not None and estimate is not None
     values = {
