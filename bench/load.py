@@ -14,7 +14,9 @@ slower than the processes' read timeout: timeouts).
      poll the jobs' pages as the page's poller does (`…/live/?v=<token>`, following the token),
      with a job page, the history and the cost overview now and then, for `--seconds`, in a
      closed loop (no think time: a stress, not a browser's pace). The sandbox runs its clock
-     fast enough that every job finishes within about 60 % of that time.
+     fast enough that every job finishes within about 60 % of that time. Unlike a browser, a
+     poller keeps polling an ended job with the token it had (each such poll renders the end
+     and says "stop polling": heavier than an unchanged poll's 204).
   3. Faults off; the workers are given time to store every job's final answer.
 
 Checked (a failed check makes `problems()` non-empty; the test asserts it is empty):
