@@ -91,6 +91,8 @@ class Result:
     duplicates: list[str] = field(default_factory=list)
     rollups_equal: bool = False
     settle_seconds: float = 0.0
+    running_at_end: int = 0  # jobs Pixxel was still running when the polling stopped
+    load_average: tuple[float, float] = (0.0, 0.0)  # the machine's, before and after
 
     def problems(self) -> list[str]:
         found = list(self.errors[:20]) + self.log_problems + self.state_problems + self.duplicates
@@ -187,7 +189,9 @@ class Processes:
         while not condition():
             for child in self.children:
                 if child.poll() is not None:
-                    raise RuntimeError(f"a process ended while waiting until {what}: {child.args}")
+                    raise RuntimeError(
+                        f"a process ended while waiting until {what}: {child.args!r}"
+                    )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"timed out waiting until {what}")
             time.sleep(0.1)
@@ -296,6 +300,7 @@ class LoadTest:
         # 1.3: a margin for the time queued and the sandbox's spread of durations).
         speed = max(1.0, 1.3 * sum(t.duration for t in workflow.tasks) / (0.8 * self.seconds))
         result = Result(self.n_jobs, self.n_pollers, self.seconds, self.fault_rate, speed)
+        before = os.getloadavg()[0]
         # Answers slower than the processes' read timeout (2 s): the "slow" fault is a timeout.
         server = SandboxServer(port=0, speed=speed, stall_seconds=5, slow_seconds=3).start()
         self._count_calls(server)
@@ -316,6 +321,7 @@ class LoadTest:
                 processes.stop()
         result.log_problems = processes.tracebacks() if processes else []
         self.count_upstream(job_ids, result)
+        result.load_average = (before, os.getloadavg()[0])
         result.faults = self.faults
         result.server_ms = processes.request_times() if processes else {}
         self.check_duplicates(job_ids, result)
@@ -449,7 +455,7 @@ class LoadTest:
         from pixxel_dashboard.sandbox.simulation import world_of
 
         world = world_of(secret)
-        started = time.monotonic()
+        started, first = time.monotonic(), True
         while True:
             problems = []
             stored = {job.pixxel_id: job for job in Job.objects.filter(organization=self.org)}
@@ -469,6 +475,9 @@ class LoadTest:
                     stored_state = (job.status, job.progress, job.cost)
                     final_state = (final.status, final.progress, final.cost)
                     problems.append(f"{job_id}: stored {stored_state}, Pixxel {final_state}")
+            if first:
+                result.running_at_end = sum("at the sandbox" in p for p in problems)
+                first = False
             if not problems or time.monotonic() - started > timeout:
                 result.state_problems = problems
                 result.settle_seconds = time.monotonic() - started
@@ -546,9 +555,11 @@ def project_aggregate(org) -> dict[tuple[int, date], tuple[int, ...]]:
         )
         .order_by()
     )
-    return {
-        (row["project_ref"], row["day"]): tuple(row[m] for m in PROJECT_MEASURES) for row in rows
-    }
+    found = {}
+    for row in rows:
+        values = dict(row)
+        found[values["project_ref"], values["day"]] = tuple(values[m] for m in PROJECT_MEASURES)
+    return found
 
 
 PROJECT_MEASURES = ("jobs", "credits", "estimate", "running", "succeeded", "failed", "timed_jobs")
@@ -608,7 +619,12 @@ def report(result: Result) -> str:
         f"shortest gap between two reads of a job {gap}; most reads of a job within "
         f"{MIN_INTERVAL_SECONDS - JITTER_SECONDS:.1f} s: {result.max_reads_per_interval}"
     )
-    lines.append(f"final states stored {result.settle_seconds:.1f} s after the polling ended")
+    lines.append(
+        f"final states stored {result.settle_seconds:.1f} s after the polling ended "
+        f"({result.running_at_end} jobs were still running at the sandbox then)"
+    )
+    before, after = result.load_average
+    lines.append(f"machine load average (1 min) before / after: {before:.1f} / {after:.1f}")
     checks = {
         "0 errors (answers, requests, tracebacks)": not (result.errors or result.log_problems),
         "<= 1 upstream read per job per interval": result.max_reads_per_interval <= 1,
