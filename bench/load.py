@@ -50,7 +50,6 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import requests
@@ -528,7 +527,7 @@ class LoadTest:
 # Rollups against the jobs (project rows: credits, estimates, counts by status, durations) ------
 
 
-def project_aggregate(org) -> dict[tuple[int, date], tuple[int, ...]]:
+def project_aggregate(org) -> dict[tuple, tuple]:
     """The project rows' measures, straight from the jobs (as tests/test_cost_rollups.py)."""
     from django.db.models import Count, F, IntegerField, Q, Sum, Value
     from django.db.models.functions import Cast, Coalesce, Round, TruncDate
@@ -555,7 +554,7 @@ def project_aggregate(org) -> dict[tuple[int, date], tuple[int, ...]]:
         )
         .order_by()
     )
-    found = {}
+    found: dict[tuple, tuple] = {}
     for row in rows:
         values = dict(row)
         found[values["project_ref"], values["day"]] = tuple(values[m] for m in PROJECT_MEASURES)
@@ -565,7 +564,7 @@ def project_aggregate(org) -> dict[tuple[int, date], tuple[int, ...]]:
 PROJECT_MEASURES = ("jobs", "credits", "estimate", "running", "succeeded", "failed", "timed_jobs")
 
 
-def project_rollups(org) -> dict[tuple[int, date], tuple[int, ...]]:
+def project_rollups(org) -> dict[tuple, tuple]:
     from pixxel_dashboard.costs.models import CostRollup, Grain
 
     rows = CostRollup.objects.filter(organization=org, grain=Grain.PROJECT).values(
