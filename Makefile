@@ -57,11 +57,14 @@ test: $(VENV)/.dev
 # (500 running jobs, 1 and 2 db_worker processes, against the code before issue 15 as its
 # baseline): figures and verdicts for docs/performance.md. All run even when one misses a target;
 # the exit status is the first failure's (history's, costs' and the worker's are 0 unless they crash).
+# Last, the load test on PostgreSQL (2 web and 2 worker processes, 20 jobs, 50 pollers, 60 s;
+# `LOAD_BENCH_ARGS`): it exits 1 when one of its checks fails, and skips without PostgreSQL.
 bench: export DEBUG ?= true
 bench: $(VENV)/.dev
 	$(PY) bench/job_page.py; status=$$?; $(PY) bench/history.py $(BENCH_ARGS) || status=$$?; \
 	$(PY) bench/costs.py $(BENCH_ARGS) || status=$$?; \
-	$(PY) bench/worker.py $(WORKER_BENCH_ARGS) || status=$$?; exit $$status
+	$(PY) bench/worker.py $(WORKER_BENCH_ARGS) || status=$$?; \
+	$(PY) bench/load.py $(LOAD_BENCH_ARGS) || status=$$?; exit $$status
 
 lint:
 	$(VENV)/bin/ruff check --fix .
