@@ -381,7 +381,7 @@ def test_a_late_check_queued_before_the_task_moved_module_still_runs(
     sandbox.inject("reset", method="POST", path_contains="/jobs")
     post(client_for(bob))
     # As queued by the previous release: the worker finds a task by the path stored with it.
-    queued = DBTaskResult.objects.get()
+    queued = DBTaskResult.objects.get(task_path__endswith=".reconcile_submission_task")
     DBTaskResult.objects.filter(pk=queued.pk).update(task_path=moved.OLD_PATH)
     queued.refresh_from_db()
     with pytest.raises(ImportError):

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from pixxel_dashboard.jobs.models import Job, Outcome, Submission, Task
+from pixxel_dashboard.jobs.submission import abandoned_after, rescue_abandoned_submission_task
 from pixxel_dashboard.jobs.sync import schedule_sync
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.sandbox import ids
@@ -183,13 +184,15 @@ def signed_in_session(user):
     return session
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_web_process_killed_in_the_middle_of_a_submission_loses_nothing(
+CREATE_ROUTE = "/v0/workflows/{workflow_id}/jobs"
+
+
+def kill_the_web_process_mid_submission(
     acme, alice, bob, sandbox
-):
+) -> tuple[requests.Session, dict, int]:
+    """Bob submits; Pixxel creates the job, then takes 20 s to say so, and the web process dies
+    meanwhile. Returns bob's browser session, the form he sent and the port."""
     services.add_key(acme, alice, "Sandbox", sandbox.new_key())
-    create_route = "/v0/workflows/{workflow_id}/jobs"
-    # Pixxel creates the job, then takes 20 s to say so: the web process dies meanwhile.
     sandbox.server.configure(stall_seconds=20)
     sandbox.inject("timeout", method="POST", path_contains="/jobs", times=1)
     port = free_port()
@@ -212,15 +215,23 @@ def test_a_web_process_killed_in_the_middle_of_a_submission_loses_nothing(
 
         posting = threading.Thread(target=post_in_background)
         posting.start()
-        wait_until(lambda: sandbox.count("POST", create_route) == 1, 20, "Pixxel gets the create")
+        wait_until(lambda: sandbox.count("POST", CREATE_ROUTE) == 1, 20, "Pixxel gets the create")
         kill_group(web)
         posting.join(10)
     finally:
         kill_group(web)
-
     # What the dead process left: a pending submission, and a job at Pixxel we do not know yet.
     submission = Submission.objects.get()
     assert submission.outcome == Outcome.PENDING and not Job.objects.exists()
+    return browser, form, port
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_process_killed_in_the_middle_of_a_submission_loses_nothing(
+    acme, alice, bob, sandbox
+):
+    browser, form, port = kill_the_web_process_mid_submission(acme, alice, bob, sandbox)
+    submission = Submission.objects.get()
 
     # Minutes later (no live request can still be working on it), the member sends the form
     # again (the browser's retry: the same one-time token).
@@ -239,4 +250,28 @@ def test_a_web_process_killed_in_the_middle_of_a_submission_loses_nothing(
     assert again.status_code == 302 and again.headers["Location"] == job.get_absolute_url()
     submission.refresh_from_db()
     assert submission.outcome == Outcome.RECONCILED and submission.job == job
-    assert sandbox.count("POST", create_route) == 1  # Pixxel was never asked twice
+    assert sandbox.count("POST", CREATE_ROUTE) == 1  # Pixxel was never asked twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_whose_web_process_died_is_taken_over_even_if_nobody_sends_it_again(
+    acme, alice, bob, sandbox
+):
+    kill_the_web_process_mid_submission(acme, alice, bob, sandbox)
+    submission = Submission.objects.get()
+    # Before calling Pixxel, the request queued a look at the submission for when no live
+    # request could still be sending it.
+    watch = DBTaskResult.objects.get(task_path__endswith="rescue_abandoned_submission_task")
+    assert watch.args_kwargs["args"] == [submission.pk]
+    assert watch.run_after >= submission.created_at + abandoned_after()
+
+    # That time comes: the worker runs it (nobody sent the form again).
+    Submission.objects.filter(pk=submission.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
+    rescue_abandoned_submission_task.call(submission.pk)
+
+    submission.refresh_from_db()
+    job = Job.objects.get()
+    assert submission.outcome == Outcome.RECONCILED and submission.job == job
+    assert sandbox.count("POST", CREATE_ROUTE) == 1

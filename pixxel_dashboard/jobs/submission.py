@@ -203,6 +203,27 @@ def take_over_if_abandoned(submission: Submission) -> Submission:
     return submission
 
 
+def _watch_for_abandonment(submission: Submission) -> None:
+    """Queue a look at this submission for when no live request can still be sending it: if the
+    process died in the middle of the call (killed, a crash, a deploy), the worker takes it over
+    then, whether or not the member ever sends the form again."""
+    try:
+        rescue_abandoned_submission_task.using(
+            run_after=submission.created_at + abandoned_after() + timedelta(seconds=1)
+        ).enqueue(submission.pk)
+    except Exception:
+        # Never stop a submission over this: a replay of the token still takes it over.
+        logger.exception("could not queue the abandonment check of submission %s", submission.pk)
+
+
+@task()
+def rescue_abandoned_submission_task(submission_id: int) -> None:
+    """Take over a submission still pending long after its request (a no-op once it has ended)."""
+    submission = Submission.objects.filter(pk=submission_id, outcome=Outcome.PENDING).first()
+    if submission is not None:
+        take_over_if_abandoned(submission)
+
+
 def claim(req: SubmitRequest) -> tuple[Submission, bool]:
     """The Submission for this token: (row, True) if this request created it and must submit."""
     project = catalog.ensure_project(req.organization, req.project_id)
@@ -321,6 +342,7 @@ def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Su
             **req.overspend.audit_details(),
         )
 
+    _watch_for_abandonment(submission)
     started = timezone.now()
     clock = time.monotonic()
     try:
