@@ -86,7 +86,7 @@ class CostRollup(models.Model):
     compared_estimate = models.BigIntegerField(default=0)
     compared_credits = models.BigIntegerField(default=0)
     over_estimate_jobs = models.IntegerField(default=0)
-    to_come = models.BigIntegerField(default=0)
+    to_come = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

@@ -177,7 +177,7 @@ class Job(models.Model):
     # SHA-256 of Pixxel's last answer as received (`persist.raw_digest`): a sync tells an unchanged
     # answer from this column of the row it already holds, without reading the JobDocument (MBs
     # for a 2,000-task job). "" until the job's next save: the document is compared instead.
-    raw_digest = models.CharField(max_length=64, blank=True, default="")
+    raw_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]

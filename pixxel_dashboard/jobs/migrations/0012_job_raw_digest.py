@@ -4,6 +4,8 @@ from django.db import migrations, models
 
 # No backfill here: a job whose digest is "" is compared with its stored document once more, and
 # its next save sets the digest (persist.save_job). A large history migrates in a blink this way.
+# A database default too: the release before this one, running on this schema during a deploy,
+# inserts jobs without the column.
 
 
 class Migration(migrations.Migration):
@@ -16,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='job',
             name='raw_digest',
-            field=models.CharField(blank=True, default='', max_length=64),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
         ),
     ]
