@@ -55,13 +55,15 @@ test: $(VENV)/.dev
 # The job page at scale (10 vs 2,000 tasks), the team's history at scale (100,000 jobs vs 1,000;
 # `BENCH_ARGS=--quick` for 10,000), the cost pages on the same data, then the background worker
 # (500 running jobs, 1 and 2 db_worker processes, against the code before issue 15 as its
-# baseline): figures and verdicts for docs/performance.md. All run even when one misses a target;
+# baseline), and last the targets against baselines (1k/10k/100k jobs, `--quick` 1k/10k; in
+# process and over HTTP against gunicorn): figures and verdicts for docs/performance.md. All run even when one misses a target;
 # the exit status is the first failure's (history's, costs' and the worker's are 0 unless they crash).
 bench: export DEBUG ?= true
 bench: $(VENV)/.dev
 	$(PY) bench/job_page.py; status=$$?; $(PY) bench/history.py $(BENCH_ARGS) || status=$$?; \
 	$(PY) bench/costs.py $(BENCH_ARGS) || status=$$?; \
-	$(PY) bench/worker.py $(WORKER_BENCH_ARGS) || status=$$?; exit $$status
+	$(PY) bench/worker.py $(WORKER_BENCH_ARGS) || status=$$?; \
+	$(PY) bench/baselines.py $(BENCH_ARGS) || status=$$?; exit $$status
 
 lint:
 	$(VENV)/bin/ruff check --fix .
