@@ -18,7 +18,7 @@ Then measures, in the same run so the ratios survive a noisy machine:
     task changed since the page's version, and nothing changed); a submission against the sandbox.
 
 Each GET is measured through Django's test client (server time, SQL queries, bytes) and end to end
-over HTTP against gunicorn (deploy/gunicorn.conf.py, DEBUG off, this database, a free port):
+over HTTP against gunicorn (deploy/gunicorn.conf.py with worker recycling off, DEBUG off, this database, a free port):
 p50/p95 latency of sequential requests, and for the bare view and the polls the throughput of
 CONCURRENT_CLIENTS clients for THROUGHPUT_SECONDS. Prints every figure and each target's verdict
 (met / MISSED by how much). Exits 0: a report, not a test (timings vary by machine).
@@ -334,7 +334,18 @@ class Gunicorn:
             )
         self.err = folder / "gunicorn.err"
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and config)
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy/gunicorn.conf.py")],
+            [
+                *(
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--config",
+                    str(ROOT / "deploy/gunicorn.conf.py"),
+                ),
+                # The config's worker recycling (every ~1,000 requests, a leak guard) would land
+                # a worker's restart inside whichever throughput figure reached the count.
+                *("--max-requests", "0"),
+            ],
             cwd=folder,
             env=env,
             stdout=subprocess.DEVNULL,  # the access log: a line a request, not needed here
@@ -402,11 +413,13 @@ def measure_over_http(measured: list[Measured], server: Gunicorn, headers: dict,
             m.http_times.append(time.perf_counter() - start)
 
 
-def throughput(url: str, header: dict, clients: int = CONCURRENT_CLIENTS) -> float:
-    """Requests a second `clients` concurrent clients get answered in THROUGHPUT_SECONDS."""
+def throughput(
+    url: str, header: dict, clients: int = CONCURRENT_CLIENTS, seconds: float = THROUGHPUT_SECONDS
+) -> float:
+    """Requests a second `clients` concurrent clients get answered in `seconds`."""
     counts = [0] * clients
     failures = [0] * clients
-    stop = time.monotonic() + THROUGHPUT_SECONDS
+    stop = time.monotonic() + seconds
 
     def client(i: int) -> None:
         session = requests.Session()
@@ -691,6 +704,8 @@ def run(args, folder: Path) -> int:
                             "poll,"
                         )
                         if concurrent and m.http_status in (200, 204):
+                            # Every worker warmed up on this URL first (templates, connections).
+                            throughput(gunicorn.url + m.url, headers[m.user], seconds=1.0)
                             m.rate = throughput(gunicorn.url + m.url, headers[m.user])
                             m.rate_alone = throughput(gunicorn.url + m.url, headers[m.user], 1)
                 subs = measure_submissions(server_sandbox, gunicorn, args.runs)
@@ -717,7 +732,7 @@ def run(args, folder: Path) -> int:
             print(f"  {m.label:44}{m.rate:8.1f}  ({m.rate_alone or 0:.1f})")
     if gunicorn:
         boots = gunicorn.err.read_text().count("Booting worker")
-        print(f"  gunicorn workers booted in the run (max_requests recycling included): {boots}")
+        print(f"  gunicorn workers booted in the run (none recycled: --max-requests 0): {boots}")
     print()
     print("Raw aggregate SQL the rollups replace (credits by project × month), p50 in process:")
     for jobs, seconds in raw.items():
