@@ -52,18 +52,20 @@ test: $(VENV)/.dev
 	@bash scripts/ensure-vnu >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The job page at scale (10 vs 2,000 tasks), the team's history at scale (100,000 jobs vs 1,000;
-# `BENCH_ARGS=--quick` for 10,000), the cost pages on the same data, then the background worker
-# (500 running jobs, 1 and 2 db_worker processes, against the code before issue 15 as its
-# baseline): figures and verdicts for docs/performance.md. All run even when one misses a target;
-# the exit status is the first failure's (history's, costs' and the worker's are 0 unless they crash).
-# Last, the load test on PostgreSQL (2 web and 2 worker processes, 20 jobs, 50 pollers, 60 s;
-# `LOAD_BENCH_ARGS`): it exits 1 when one of its checks fails, and skips without PostgreSQL.
+# `make bench`, each script a report with figures and verdicts for docs/performance.md: the job
+# page at scale (10 vs 2,000 tasks); the team's history (100,000 jobs vs 1,000; `BENCH_ARGS=--quick`
+# for 10,000); the cost pages on the same data; the background worker (500 running jobs, 1 and 2
+# db_worker processes, against the code before issue 15); the targets against baselines (1k/10k/100k
+# jobs, `--quick` 1k/10k; in process and over HTTP against gunicorn); last the load test on
+# PostgreSQL (2 web and 2 worker processes, 20 jobs, 50 pollers, 60 s; `LOAD_BENCH_ARGS`; it skips
+# without PostgreSQL). All run even when one misses a target; the exit status is non-zero when one
+# fails (only the job page's and the load test's checks fail; the others only if they crash).
 bench: export DEBUG ?= true
 bench: $(VENV)/.dev
 	$(PY) bench/job_page.py; status=$$?; $(PY) bench/history.py $(BENCH_ARGS) || status=$$?; \
 	$(PY) bench/costs.py $(BENCH_ARGS) || status=$$?; \
 	$(PY) bench/worker.py $(WORKER_BENCH_ARGS) || status=$$?; \
+	$(PY) bench/baselines.py $(BENCH_ARGS) || status=$$?; \
 	$(PY) bench/load.py $(LOAD_BENCH_ARGS) || status=$$?; exit $$status
 
 lint:
