@@ -160,6 +160,17 @@ def test_refreshing_the_catalog_writes_in_bulk(
         client.get(f"{NEW}?project={ids.PROJECT_ARCHIVE}&refresh=1")
 
 
+def test_a_submission_costs_a_fixed_number_of_statements(
+    client_for, bob, acme_key, django_assert_max_num_queries
+):
+    # Issue 15's submission overhead is mostly statements (each a round trip on PostgreSQL): the
+    # catalog looked up once, both rate counts in one, nothing read or deleted for a new job.
+    client = client_for(bob)
+    assert post(client).status_code == 302  # the catalog and the pre-flight cached
+    with django_assert_max_num_queries(27):
+        assert post(client).status_code == 302
+
+
 def test_the_whole_form_works_without_javascript(client_for, bob, acme_key):
     page = (
         client_for(bob)

@@ -201,8 +201,9 @@ def preflight(
 
 def remember(
     organization, client: PixxelClient, project_id: str, workflow_id: str, checks: Preflight
-) -> None:
-    """Keep the project and workflow a submission checked, so history and costs can name them."""
+) -> tuple[Project, Workflow]:
+    """Keep the project and workflow a submission checked, so history and costs can name them;
+    returns their rows (the submission files itself under them)."""
     workflow = checks.workflow
     project = ensure_project(organization, project_id)
     if not project.name:
@@ -214,7 +215,7 @@ def remember(
         if remote is not None and remote.display_name:
             project.name = remote.display_name[:200]
             project.save(update_fields=["name"])
-    ensure_workflow(
+    kept = ensure_workflow(
         organization,
         workflow_id,
         project,
@@ -222,6 +223,7 @@ def remember(
         description=workflow.description or "",
         estimated_cost=checks.estimated_cost,
     )
+    return project, kept
 
 
 def sign_estimate(membership, project_id: str, workflow_id: str, estimate) -> str:

@@ -188,7 +188,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             rollups.record_change(organization, None, added)
             alerts.after_job_change(organization, None, added)
             job.document = JobDocument.objects.create(job=job, **document)
-            _replace_children(job, parsed)
+            _replace_children(job, parsed, new=True)
             _analyse_when_committed(job)
             return job, True
         # What changed is told by Pixxel's answer (the row's own columns are derived from it): its
@@ -248,15 +248,21 @@ def _analyse_when_committed(job: Job) -> None:
     transaction.on_commit(lambda: dependencies.store(job))
 
 
-def _replace_children(job: Job, parsed: px.Job) -> None:
+def _replace_children(job: Job, parsed: px.Job, new: bool = False) -> None:
+    """Tasks and validation errors as `parsed` has them (`new`: the job was just created, so it has
+    none yet: nothing to read or delete first)."""
     if parsed.tasks:
         rows = [_task_row(job, i, task) for i, task in enumerate(parsed.tasks)]
-        before = {
-            pixxel_id: (raw, position)
-            for pixxel_id, raw, position in Task.objects.filter(job=job).values_list(
-                "pixxel_id", "raw", "position"
-            )
-        }
+        before = (
+            {}
+            if new
+            else {
+                pixxel_id: (raw, position)
+                for pixxel_id, raw, position in Task.objects.filter(job=job).values_list(
+                    "pixxel_id", "raw", "position"
+                )
+            }
+        )
         # Only new and changed rows are written, marked with this version (the live page re-sends
         # only those): a running 2,000-task job changes a few tasks per sync, not all of them.
         changed = [row for row in rows if before.get(row.pixxel_id) != (row.raw, row.position)]
@@ -269,7 +275,8 @@ def _replace_children(job: Job, parsed: px.Job) -> None:
             update_fields=TASK_UPDATE_FIELDS,
         )
     if "val_errors" in parsed.raw:
-        JobValidationError.objects.filter(job=job).delete()
+        if not new:
+            JobValidationError.objects.filter(job=job).delete()
         JobValidationError.objects.bulk_create(
             JobValidationError(
                 job=job,

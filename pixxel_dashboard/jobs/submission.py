@@ -25,6 +25,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -36,7 +37,7 @@ from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import PixxelClient, PixxelError
 
 from . import catalog
-from .models import FailureKind, Job, Outcome, Source, Submission
+from .models import FailureKind, Job, Outcome, Project, Source, Submission, Workflow
 from .persist import save_job
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ class SubmitRequest:
     repeat_of: Job | None = None
     # Set when an owner or admin confirmed taking the project over its budget (audited).
     overspend: budgets.BudgetCheck | None = None
+    # The catalog's rows for project_id and workflow_id, when the pre-flight has just kept them.
+    catalog_rows: tuple[Project, Workflow] | None = None
 
 
 def _schedule_sync(job: Job) -> None:
@@ -226,8 +229,11 @@ def rescue_abandoned_submission_task(submission_id: int) -> None:
 
 def claim(req: SubmitRequest) -> tuple[Submission, bool]:
     """The Submission for this token: (row, True) if this request created it and must submit."""
-    project = catalog.ensure_project(req.organization, req.project_id)
-    workflow = catalog.ensure_workflow(req.organization, req.workflow_id, project)
+    if req.catalog_rows is not None:
+        project, workflow = req.catalog_rows
+    else:
+        project = catalog.ensure_project(req.organization, req.project_id)
+        workflow = catalog.ensure_workflow(req.organization, req.workflow_id, project)
     try:
         with transaction.atomic():
             submission = Submission.objects.create(
@@ -277,7 +283,9 @@ def submit(pixxel: catalog.Connection, order: Order) -> SubmitOutcome:
         )
     except PixxelError as error:
         return _outcome(record_failure(req, error))
-    catalog.remember(organization, client, req.project_id, req.workflow_id, checks)
+    req.catalog_rows = catalog.remember(
+        organization, client, req.project_id, req.workflow_id, checks
+    )
     req.estimated_cost = _estimate_to_keep(order, checks)
     budget = budgets.check_estimate(organization, req.project_id, req.estimated_cost)
     over_budget = budget is not None and budget.would_cross
@@ -384,12 +392,16 @@ def _rate_limit_refusal(req: SubmitRequest, submission: Submission) -> str:
         pk__lt=submission.pk,
     ).exclude(error_kind=FailureKind.TOO_MANY_SUBMISSIONS)
     per = f"{window} seconds" if window != 60 else "minute"
-    if earlier.filter(user=req.user).count() >= settings.SUBMISSION_RATE_PER_MEMBER:
+    # Both counts in one statement.
+    counts = earlier.aggregate(
+        member=Count("pk", filter=Q(user=req.user)), organization=Count("pk")
+    )
+    if counts["member"] >= settings.SUBMISSION_RATE_PER_MEMBER:
         return (
             f"Too many submissions: at most {settings.SUBMISSION_RATE_PER_MEMBER} per member "
             f"per {per}. Nothing was sent to Pixxel; wait a moment, then submit again."
         )
-    if earlier.count() >= settings.SUBMISSION_RATE_PER_ORGANIZATION:
+    if counts["organization"] >= settings.SUBMISSION_RATE_PER_ORGANIZATION:
         return (
             f"Too many submissions: at most {settings.SUBMISSION_RATE_PER_ORGANIZATION} per "
             f"organization per {per}. Nothing was sent to Pixxel; wait a moment, then submit again."
