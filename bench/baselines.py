@@ -63,9 +63,10 @@ import requests  # noqa: E402
 from bench_urls import BARE_PATH  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from harness import ms, throwaway_database, verdict  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -552,20 +553,6 @@ def measure_submissions(sandbox, server: Gunicorn | None, runs: int) -> Submissi
 # --- the report ----------------------------------------------------------------------------
 
 
-def verdict(value: float | None, limit: float, unit: str = "×", at_least: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    ok = value >= limit if at_least else value <= limit
-    sign = "≥" if at_least else "≤"
-    if ok:
-        return f"met ({value:,.2f}{unit} {sign} {limit:,.2f}{unit})"
-    return f"MISSED by {abs(value - limit):,.2f}{unit} ({value:,.2f}{unit}, target {sign} {limit:,.2f}{unit})"
-
-
-def ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:.1f}"
-
-
 def quantile(values: list[float], q: int) -> float | None:
     if not values:
         return None
@@ -776,28 +763,13 @@ def main() -> int:
     parser.add_argument("--no-explain", action="store_true", help="accepted, as history.py does")
     args = parser.parse_args()
 
-    setup_test_environment()
     # One INFO line per Pixxel call would drown the report.
     logging.getLogger("pixxel_dashboard").setLevel(logging.WARNING)
-    real_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="bench-baselines-") as folder,
-            override_settings(
-                STORAGES={
-                    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                    "staticfiles": {
-                        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-                    },
-                },
-                ALLOWED_HOSTS=["testserver", HOST],
-            ),
-        ):
-            return run(args, Path(folder))
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(real_name, verbosity=0)
+    with (
+        throwaway_database(HOST),
+        tempfile.TemporaryDirectory(prefix="bench-baselines-") as folder,
+    ):
+        return run(args, Path(folder))
 
 
 if __name__ == "__main__":

@@ -44,8 +44,9 @@ from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.db.models.functions import TruncMonth  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
+from harness import ms, throwaway_database, verdict  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 RATIO_TARGET = 1.5  # big organization / small organization
@@ -143,20 +144,6 @@ def probe(client: Client, url: str) -> Page:
         queries=len(queries.captured_queries),
         bytes=len(response.content),
     )
-
-
-def verdict(value: float | None, limit: float, unit: str, at_least: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    ok = value >= limit if at_least else value <= limit
-    sign = "≥" if at_least else "≤"
-    if ok:
-        return f"met ({value:,.2f}{unit} {sign} {limit:,.2f}{unit})"
-    return f"MISSED by {abs(value - limit):,.2f}{unit} ({value:,.2f}{unit}, target {sign} {limit:,.2f}{unit})"
-
-
-def ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:.1f}"
 
 
 def rebuild_all(orgs: dict[str, history.OrgData]) -> dict[str, tuple[int, float]]:
@@ -267,20 +254,8 @@ def main() -> int:
     args = parser.parse_args()
     args.big, args.small = (10_000 if args.quick else 100_000), 1_000
 
-    setup_test_environment()
-    real_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        with override_settings(
-            STORAGES={
-                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-            },
-            ALLOWED_HOSTS=["testserver"],
-        ):
-            return run(args)
-    finally:
-        connection.creation.destroy_test_db(real_name, verbosity=0)
+    with throwaway_database():
+        return run(args)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from harness import ms, throwaway_database, verdict  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 PAGE_SIZE = 50
@@ -584,18 +585,6 @@ def explain(sql: str) -> str:
 # --- the report ----------------------------------------------------------------------------
 
 
-def verdict(value: float | None, limit: float, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if value <= limit:
-        return f"met ({value:,.2f}{unit} ≤ {limit:,.2f}{unit})"
-    return f"MISSED by {value - limit:,.2f}{unit} ({value:,.2f}{unit} > {limit:,.2f}{unit})"
-
-
-def ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:.1f}"
-
-
 def time_all(clients, admin_client, probes, admins, runs: int) -> None:
     calls = {}
     for (label, key), p in probes.items():
@@ -753,21 +742,8 @@ def main() -> int:
     args = parser.parse_args()
     args.big, args.small = (10_000 if args.quick else 100_000), 1_000
 
-    setup_test_environment()
-    # A database of its own (a file for SQLite; test_<name> for PostgreSQL via DATABASE_URL).
-    real_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        with override_settings(
-            STORAGES={
-                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-            },
-            ALLOWED_HOSTS=["testserver"],
-        ):
-            return run(args)
-    finally:
-        connection.creation.destroy_test_db(real_name, verbosity=0)
+    with throwaway_database():
+        return run(args)
 
 
 if __name__ == "__main__":

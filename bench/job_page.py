@@ -35,33 +35,17 @@ django.setup()
 
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from harness import throwaway_database  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 RUNS = 25
 
 
 def main() -> int:
-    setup_test_environment()
-    # A database of its own (in memory for SQLite; test_<name> for PostgreSQL via DATABASE_URL).
-    real_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        return measure()
-    finally:
-        connection.creation.destroy_test_db(real_name, verbosity=0)
-
-
-def measure() -> int:
-    with override_settings(
-        STORAGES={
-            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        },
-        ALLOWED_HOSTS=["testserver"],
-    ):
+    with throwaway_database():
         return run()
 
 
