@@ -46,7 +46,7 @@ from django.db.models.functions import TruncMonth  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
-from harness import ms, throwaway_database, verdict  # noqa: E402
+from harness import ms, print_tally, throwaway_database, verdict  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 RATIO_TARGET = 1.5  # big organization / small organization
@@ -239,10 +239,7 @@ def run(args) -> int:
     verdicts = print_aggregates(seconds, equal)
     print()
     verdicts += print_pages(pages, seconds[("raw", "big")])
-    met = sum(v.startswith("met") for v in verdicts)
-    missed = sum(v.startswith("MISSED") for v in verdicts)
-    print()
-    print(f"Verdicts: {met} met, {missed} missed, {len(verdicts) - met - missed} n/a")
+    print_tally(verdicts)
     return 0
 
 

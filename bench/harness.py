@@ -48,3 +48,10 @@ def verdict(value: float | None, limit: float, unit: str = "×", at_least: bool 
 
 def ms(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def print_tally(verdicts: list[str]) -> None:
+    met = sum(v.startswith("met") for v in verdicts)
+    missed = sum(v.startswith("MISSED") for v in verdicts)
+    print()
+    print(f"Verdicts: {met} met, {missed} missed, {len(verdicts) - met - missed} n/a")

@@ -53,7 +53,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from harness import ms, throwaway_database, verdict  # noqa: E402
+from harness import ms, print_tally, throwaway_database, verdict  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 PAGE_SIZE = 50
@@ -727,10 +727,7 @@ def run(args) -> int:
     verdicts += print_exports(exports, big.jobs)
     if not args.no_explain:
         print_explains(probes)
-    met = sum(v.startswith("met") for v in verdicts)
-    missed = sum(v.startswith("MISSED") for v in verdicts)
-    print()
-    print(f"Verdicts: {met} met, {missed} missed, {len(verdicts) - met - missed} n/a")
+    print_tally(verdicts)
     return 0
 
 
