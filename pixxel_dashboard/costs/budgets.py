@@ -70,21 +70,8 @@ class BudgetCheck:
         return self.after_job > self.budget
 
     @property
-    def remaining(self) -> Decimal:
-        return self.budget - self.position.spent
-
-    @property
-    def overspent(self) -> Decimal:
-        """How far this month's spend is over the budget already (0 when it is not)."""
-        return max(ZERO, self.position.spent - self.budget)
-
-    @property
     def over_by(self) -> Decimal:
         return self.after_job - self.budget
-
-    @property
-    def state(self) -> str:
-        return self.position.state
 
     def audit_details(self) -> dict[str, str | None]:
         return {
