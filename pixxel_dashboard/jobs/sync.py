@@ -209,10 +209,10 @@ def refresh_if_stale(job: Job) -> bool:
     return sync_job(job)
 
 
-def _enqueue(job_id: int, run_after: datetime) -> None:
-    """Queue the sync that `Job.sync_scheduled_for = run_after` announces."""
+def _enqueue(job_id: int, run_after: datetime):
+    """Queue the sync that `Job.sync_scheduled_for = run_after` announces; the queued run."""
     try:
-        sync_job_task.using(run_after=run_after).enqueue(job_id, run_after.isoformat())
+        return sync_job_task.using(run_after=run_after).enqueue(job_id, run_after.isoformat())
     except Exception:
         # Nothing was queued after all: let the next caller try.
         Job.objects.filter(pk=job_id, sync_scheduled_for=run_after).update(sync_scheduled_for=None)
@@ -276,12 +276,7 @@ def _queue_next(job: Job, ours, run_after: datetime):
     """Queue the chain's next run if this run's chain is still the job's; the queued run or None."""
     if not ours.update(sync_scheduled_for=run_after):
         return None
-    try:
-        return sync_job_task.using(run_after=run_after).enqueue(job.pk, run_after.isoformat())
-    except Exception:
-        # Nothing was queued: let the next caller start a chain.
-        ours.update(sync_scheduled_for=None)
-        raise
+    return _enqueue(job.pk, run_after)
 
 
 def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -> None:
