@@ -79,7 +79,7 @@ def test_the_panel_shows_the_budget_beside_the_estimate(
     assert "Project budget this month" in panel
     assert "<dt>Budget</dt><dd>500 credits</dd>" in panel
     assert "<dt>Spent this month</dt><dd>100 credits (20 %)</dd>" in panel
-    assert "<dt>Against the budget</dt><dd>400.00 remaining</dd>" in panel
+    assert "<dt>Balance</dt><dd>400.00 left</dd>" in panel
     assert (
         "Within budget: spent + still to come + this job's estimate = 220 of 500 credits." in panel
     )
@@ -92,7 +92,7 @@ def test_a_budget_already_spent_says_by_how_much_never_a_negative_remaining(
     budget(acme, agri, "80", alice)
     spend(acme, agri, "100")
     panel = client_for(bob).get(PREFLIGHT, headers={"HX-Request": "true"}).content.decode()
-    assert "<dt>Against the budget</dt><dd>20.00 over</dd>" in panel
+    assert "<dt>Balance</dt><dd>20.00 over</dd>" in panel
     assert "-20" not in panel
 
 

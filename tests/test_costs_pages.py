@@ -220,7 +220,7 @@ def test_a_budget_shows_used_remaining_and_the_warning_state_in_words(client_for
     )
     budget = cells(row_of(page(client_for(alice), OVERVIEW), "p-agri"))[10]
     assert budget.startswith("27.75 of 30.00 used (92 %) ⚠ warning")
-    assert "2.25 remaining · forecast 217 % ✖ forecast over" in budget
+    assert "2.25 left · forecast 217 % ✖ forecast over" in budget
 
 
 def test_a_spent_budget_is_over(client_for, alice, data):

@@ -63,13 +63,14 @@ class MonthPosition:
 
     @property
     def remaining_text(self) -> str:
-        """ "12.50 remaining", or "3.00 over" once spent (never a negative remaining)."""
+        """ "12.50 left", or "3.00 over" once spent (never a negative remaining). Short words: the
+        submit form's panel shows it in a narrow column at phone width."""
         remaining = self.remaining
         if remaining is None:
             return ""
         if remaining < 0:
             return f"{-remaining:,.2f} over"
-        return f"{remaining:,.2f} remaining"
+        return f"{remaining:,.2f} left"
 
     def percent(self, amount: Decimal) -> int | None:
         if not self.budget:
