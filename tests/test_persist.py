@@ -3,6 +3,7 @@
 import json
 from decimal import Decimal
 
+from pixxel_dashboard.jobs import events
 from pixxel_dashboard.jobs.models import Job, Status, Task
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.pixxel import parsing
@@ -138,3 +139,30 @@ def test_a_large_job_reporting_nonsense_everywhere_gets_a_bounded_warning(acme):
     notes = Job.objects.get(pk=job.pk).reported_notes
     assert notes[0] == "Task task 0: Pixxel reported progress 200: shown as 100 %."
     assert len(notes) == 21 and notes[-1] == "… and 10 more about other tasks."
+
+
+def _answer(status, updated, progress=100):
+    return parsing.parse_job(
+        {"id": "job-1", "status": status, "progress": f"{progress}%", "updated_at": updated}
+    )
+
+
+def test_other_apps_hear_once_that_a_job_finished(acme):
+    heard = []
+
+    def listener(job, previous_status, **kwargs):
+        heard.append((job.pixxel_id, previous_status, job.status))
+
+    events.job_finished.connect(listener)
+    try:
+        save_job(acme, _answer("running", "2026-01-01T10:00:00Z", 40))
+        assert heard == []
+        save_job(acme, _answer("succeeded", "2026-01-01T10:05:00Z"))
+        assert heard == [("job-1", "running", "succeeded")]
+        # Synced again, or a later answer that changes something else: no second word.
+        save_job(acme, _answer("succeeded", "2026-01-01T10:05:00Z"))
+        save_job(acme, _answer("succeeded", "2026-01-01T10:06:00Z", 100))
+        save_job(acme, parsing.parse_job({"id": "job-2", "status": "failed"}))
+        assert heard == [("job-1", "running", "succeeded"), ("job-2", None, "failed")]
+    finally:
+        events.job_finished.disconnect(listener)

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, Role, one_line
 
-from . import month
+from . import events, month
 from .models import MEASURES, BudgetAlert, ProjectBudget
 from .rollups import Contribution
 
@@ -143,6 +143,7 @@ def _claim_crossings(
         except IntegrityError:
             continue  # another transaction claimed this crossing: it sends the email
         claimed.append(alert.pk)
+        events.budget_crossed.send(sender=BudgetAlert, alert=alert)
     if claimed:
         transaction.on_commit(lambda: _enqueue(claimed))
     return claimed

@@ -15,7 +15,7 @@ from django.db import transaction
 from pixxel_dashboard.costs import alerts, rollups
 from pixxel_dashboard.pixxel import types as px
 
-from . import dependencies
+from . import dependencies, events
 from .models import Job, JobDocument, JobValidationError, Source, Task
 
 
@@ -187,6 +187,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             added = rollups.contribution(job, zone)
             rollups.record_change(organization, None, added)
             alerts.after_job_change(organization, None, added)
+            _tell_if_finished(job, None)
             job.document = JobDocument.objects.create(job=job, **document)
             _replace_children(job, parsed, new=True)
             _analyse_when_committed(job)
@@ -214,6 +215,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
         fields["failure_reason"] = _failure_reason(parsed, job.failure_reason)
         before = rollups.contribution(job, zone)
+        previous_status = job.status
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1
@@ -224,6 +226,7 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         # Budget crossings are claimed with the numbers that made them (no queries unless credits
         # or estimates moved); their emails go once this commits.
         alerts.after_job_change(organization, before, after)
+        _tell_if_finished(job, previous_status)
         # One UPDATE (update_or_create would read the document, MBs, inside a savepoint first).
         if not JobDocument.objects.filter(job=job).update(**document):
             JobDocument.objects.create(job=job, **document)
@@ -231,6 +234,11 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         _replace_children(job, parsed)
         _analyse_when_committed(job)
         return job, True
+
+
+def _tell_if_finished(job: Job, previous_status: str | None) -> None:
+    if job.is_terminal and previous_status not in px.TERMINAL_STATUSES:
+        events.job_finished.send(sender=Job, job=job, previous_status=previous_status)
 
 
 def _date_as_pixxel_does(job: Job, parsed: px.Job) -> None:
