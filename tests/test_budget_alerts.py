@@ -366,6 +366,31 @@ def test_a_new_month_allows_new_alerts(acme, farmland, django_capture_on_commit_
     assert len(alert_emails("alice@example.com")) == 2
 
 
+class DayOfMonth(EndOfMonth):
+    """Noon on the given day of this month (UTC, the test organization's zone)."""
+
+    def __init__(self, day: int):
+        first = month.month_start(timezone.now().date())
+        self.at = datetime.combine(first, datetime.min.time(), tzinfo=timezone.UTC)
+        self.at += timedelta(days=day - 1, hours=12)
+
+
+def test_forecast_alerts_wait_for_a_week_of_spending_and_spend_alerts_do_not(
+    acme, farmland, monkeypatch
+):
+    monkeypatch.setattr(month, "timezone", DayOfMonth(2))
+    report(acme, farmland, "a", status="succeeded", cost=30, progress=100)
+    # 30 credits in a day and a half forecasts some 600 % of the month: no alert from that alone.
+    assert month.month_position(acme, farmland.pk).forecast_percent > 100
+    assert claimed() == set()
+    report(acme, farmland, "b", status="succeeded", cost=55, progress=100)  # spend 85 %
+    assert claimed() == {("spend", 80)}
+    # A week in, the forecast counts (the next change of the project claims its crossings).
+    monkeypatch.setattr(month, "timezone", DayOfMonth(8))
+    report(acme, farmland, "c", status="succeeded", cost=1, progress=100)
+    assert claimed() == {("spend", 80), ("forecast", 80), ("forecast", 100)}
+
+
 # --- cost of the check -------------------------------------------------------------------------
 
 

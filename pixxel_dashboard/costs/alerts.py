@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -72,16 +72,17 @@ def after_budget_change(organization, project) -> None:
     that the new budget no longer reaches are forgotten, so reaching them again alerts again; the
     ones it now reaches are claimed (a lowered budget alerts at once)."""
     position = month.month_position(organization, project.pk)
-    this_month = month.Clock.of(organization).first_day
+    clock = month.Clock.of(organization)
+    this_month = clock.first_day
     stale = BudgetAlert.objects.filter(organization=organization, project=project, month=this_month)
     if position.budget is not None:
         reached = Q()
-        for measure, percent in _percents(position).items():
+        for measure, percent in _percents(position, clock).items():
             reached |= Q(measure=measure, threshold__lte=percent if percent is not None else -1)
         stale = stale.exclude(reached)
     stale.delete()
     if position.budget is not None:
-        _claim_crossings(organization, project.pk, position, this_month)
+        _claim_crossings(organization, project.pk, position, clock)
 
 
 def check_project(organization, project_ref: int, now: datetime | None = None) -> list[int]:
@@ -96,24 +97,28 @@ def check_project(organization, project_ref: int, now: datetime | None = None) -
     if budget is None:
         return []
     position = month.month_position(organization, project_ref, now)
-    return _claim_crossings(
-        organization, project_ref, position, month.Clock.of(organization, now).first_day
-    )
+    return _claim_crossings(organization, project_ref, position, month.Clock.of(organization, now))
 
 
-def _percents(position: month.MonthPosition) -> dict[str, int | None]:
-    return {
-        BudgetAlert.Measure.SPEND: position.used_percent,
-        BudgetAlert.Measure.FORECAST: position.forecast_percent,
-    }
+# A forecast from the month's first days swings wildly (one job on the 1st, extrapolated over 30
+# days, is thirty jobs): forecast alerts wait for a week of spending; spend alerts never wait.
+FORECAST_ALERTS_AFTER_DAYS = 7
+
+
+def _percents(position: month.MonthPosition, clock: month.Clock) -> dict[str, int | None]:
+    percents = {BudgetAlert.Measure.SPEND: position.used_percent}
+    if clock.days_elapsed >= FORECAST_ALERTS_AFTER_DAYS:
+        percents[BudgetAlert.Measure.FORECAST] = position.forecast_percent
+    return percents
 
 
 def _claim_crossings(
-    organization, project_ref: int, position: month.MonthPosition, first_day: date
+    organization, project_ref: int, position: month.MonthPosition, clock: month.Clock
 ) -> list[int]:
+    first_day = clock.first_day
     crossed = [
         (measure, threshold, percent)
-        for measure, percent in _percents(position).items()
+        for measure, percent in _percents(position, clock).items()
         if percent is not None
         for threshold in THRESHOLDS
         if percent >= threshold
