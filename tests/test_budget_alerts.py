@@ -430,3 +430,23 @@ def test_a_zero_budget_has_no_percent_to_cross(acme, alice, farmland):
     set_budget(acme, farmland, Decimal("0"), alice)
     report(acme, farmland, "b", status="succeeded", cost=5, progress=100)
     assert not BudgetAlert.objects.exists()
+
+
+def test_jobs_loaded_around_the_dashboard_alert_once_their_rollups_are_rebuilt(
+    acme, farmland, capsys, django_capture_on_commit_callbacks
+):
+    report(acme, farmland, "a", status="succeeded", cost=10, progress=100)
+    # A bulk load: the job's cost written by SQL, the rollups (and alerts) none the wiser.
+    Job.objects.filter(pixxel_id="a").update(cost=Decimal("90"))
+    assert claimed() == set()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("rebuild_cost_rollups", "acme")
+    assert "2 budget crossings to alert" in capsys.readouterr().out
+    assert claimed() == {("spend", 80), ("forecast", 80)}
+    run_worker()
+    assert len(alert_emails("alice@example.com")) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("rebuild_cost_rollups", "acme")  # again: nothing new to say
+    assert "crossings" not in capsys.readouterr().out
+    run_worker()
+    assert len(alert_emails("alice@example.com")) == 1

@@ -67,6 +67,18 @@ def after_job_change(organization, before: Contribution | None, after: Contribut
         check_project(organization, project_ref)
 
 
+def check_every_budget(organization) -> list[int]:
+    """Claim the crossings of every budgeted project of the organization (after its rollups were
+    rebuilt: jobs loaded around the dashboard can take a project over its budget too)."""
+    claimed = []
+    with transaction.atomic():
+        for project_ref in ProjectBudget.objects.filter(organization=organization).values_list(
+            "project_id", flat=True
+        ):
+            claimed += check_project(organization, project_ref)
+    return claimed
+
+
 def after_budget_change(organization, project) -> None:
     """A budget set, changed or cleared (in set_budget's transaction): crossings of this month
     that the new budget no longer reaches are forgotten, so reaching them again alerts again; the
