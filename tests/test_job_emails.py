@@ -559,3 +559,52 @@ def test_the_links_token_is_never_written_to_a_log_line():
     token = make_token(1, 2, "job.failed")
     line = f"Bad Request: /notifications/unsubscribe/{token}/"
     assert redacted_path(line) == "Bad Request: /notifications/unsubscribe/[redacted]"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_the_mail_server_is_silent_loses_no_email_and_sends_none_twice(
+    acme, bob, sandbox, django_capture_on_commit_callbacks
+):
+    """A real `db_worker` process, killed (SIGKILL: no clean-up) while it waits for the mail
+    server's greeting; the safety net's run, once the lease is out, sends the email once."""
+    import signal
+    import socket
+
+    from tests.test_worker_crash import start_worker, wait_until
+
+    with django_capture_on_commit_callbacks(execute=True):
+        end(acme, "j", "failed", by=bob)
+    (row,) = JobEmail.objects.all()
+    # A "mail server" that accepts connections (the kernel does) and never says a word.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    os_environ = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "false"}
+    with pytest.MonkeyPatch.context() as patched:
+        for name, value in os_environ.items():
+            patched.setenv(name, value)
+        worker = start_worker(sandbox, "--interval", "0.05")
+    try:
+        wait_until(
+            lambda: JobEmail.objects.filter(pk=row.pk, claimed_at__isnull=False).exists(),
+            20,
+            "the worker claims the email",
+        )
+        time.sleep(0.5)  # now in the SMTP conversation, waiting for the greeting
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        silent.close()
+    row.refresh_from_db()
+    assert row.sent_at is None and mail.outbox == []
+    # Later: the dead worker's lease has run out and the safety net is due.
+    JobEmail.objects.update(claimed_at=timezone.now() - emails.CLAIM_LEASE - timedelta(seconds=1))
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    run_worker()
+    assert len(emails_to(bob)) == 1
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    run_worker()
+    assert len(emails_to(bob)) == 1
