@@ -132,6 +132,18 @@ def test_imported_jobs_email_nobody_unless_followed(
     assert "watched" in mail.outbox[0].body and "you follow this job" in mail.outbox[0].body
 
 
+def test_a_job_first_stored_already_ended_emails_nobody(
+    acme, alice, bob, django_capture_on_commit_callbacks
+):
+    # A year of history loaded at once (the demo's, an import): no inbox fills with old news.
+    preferences.set_organization_default(acme, alice, JobEmails.ALL)
+    with django_capture_on_commit_callbacks(execute=True):
+        report(acme, "old-ok", "succeeded", by=bob)
+        report(acme, "old-bad", "failed", by=bob)
+    run_worker()
+    assert mail.outbox == [] and not JobEmail.objects.exists()
+
+
 def test_submitter_and_followers_each_get_it_once(
     acme, alice, bob, vera, django_capture_on_commit_callbacks
 ):
@@ -408,7 +420,7 @@ def test_concurrent_claims_of_the_same_email_make_one_row(acme, bob):
         try:
             with transaction.atomic():
                 barrier.wait()
-                won.append(emails.claim_job_emails(Job, job=job))
+                won.append(emails.claim_job_emails(Job, job=job, previous_status="running"))
         finally:
             connections.close_all()
 
@@ -473,7 +485,7 @@ def test_a_job_nobody_wants_to_hear_about_costs_one_query(acme, bob):
     Job.objects.filter(pk=job.pk).update(status="failed")
     job.refresh_from_db()
     with CaptureQueriesContext(connection) as captured:
-        assert emails.claim_job_emails(Job, job=job) == []
+        assert emails.claim_job_emails(Job, job=job, previous_status="running") == []
     assert len(captured) == 1  # its followers: none
 
 

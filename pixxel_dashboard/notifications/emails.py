@@ -46,7 +46,9 @@ def claim_job_emails(sender, job: Job, previous_status: str | None = None, **kwa
     """`job_finished`'s receiver (in save_job's transaction): claim one row per recipient who
     wants this email and queue the sending for when the save commits. Returns the new rows' ids."""
     event = preferences.FINAL_STATUS_EVENT.get(job.status)
-    if event is None:
+    # A job first stored already ended (history loaded by an import or the demo) was never
+    # watched running: its end is no news to anyone.
+    if event is None or previous_status is None:
         return []
     recipients = recipients_of(job, event)
     claimed = []
