@@ -437,8 +437,9 @@ def test_concurrent_claims_of_the_same_email_make_one_row(acme, bob):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_running_the_same_task_at_once_send_it_once(acme, bob):
     _skip_unless_postgresql()
-    report(acme, "j", "failed", by=bob)
+    end(acme, "j", "failed", by=bob)
     email_ids = list(JobEmail.objects.values_list("pk", flat=True))
+    assert len(email_ids) == 1
     barrier = threading.Barrier(3)
     sent: list[int] = []
 
