@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "pixxel_dashboard.keys",
     "pixxel_dashboard.jobs",
     "pixxel_dashboard.costs",
+    "pixxel_dashboard.notifications",
     "pixxel_dashboard.sandbox",
 ]
 

@@ -41,6 +41,8 @@ URLS = [
     ("get", "/o/acme/jobs/{job}/tasks/{task}/logs.txt", "viewer"),
     ("post", "/o/acme/jobs/{job}/download/", "viewer"),
     ("post", "/o/acme/jobs/{job}/tasks/{task}/download/", "viewer"),
+    ("post", "/o/acme/jobs/{job}/follow/", "viewer"),
+    ("post", "/o/acme/jobs/{job}/unfollow/", "viewer"),
     ("get", "/o/acme/jobs/new/", "member"),
     ("get", f"/o/acme/jobs/new/workflows/?project={ids.PROJECT_AGRI}", "member"),
     (
@@ -57,6 +59,7 @@ URLS = [
     ("post", "/o/acme/costs/{project}/budget/", "admin"),
     ("get", "/o/acme/settings/organization/", "admin"),
     ("post", "/o/acme/settings/organization/", "admin"),
+    ("post", "/o/acme/settings/organization/notifications/", "owner"),
     ("get", "/o/acme/settings/members/", "viewer"),
     ("post", "/o/acme/settings/members/invite/", "admin"),
     ("post", "/o/acme/settings/members/{member}/role/", "admin"),
@@ -100,16 +103,27 @@ def test_a_viewer_gets_403_where_a_higher_role_is_needed(
 
 @pytest.mark.parametrize(
     ("method", "path", "role"),
-    [u for u in URLS if u[2] == "admin"],
-    ids=[i for i, u in zip(IDS, URLS) if u[2] == "admin"],
+    [u for u in URLS if u[2] in ("admin", "owner")],
+    ids=[i for i, u in zip(IDS, URLS) if u[2] in ("admin", "owner")],
 )
 def test_a_member_gets_403_where_an_admin_is_needed(client_for, bob, world, method, path, role):
     assert call(client_for(bob), method, path, world).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [u for u in URLS if u[2] == "owner"],
+    ids=[i for i, u in zip(IDS, URLS) if u[2] == "owner"],
+)
+def test_an_admin_gets_403_where_an_owner_is_needed(client_for, adam, world, method, path, role):
+    assert call(client_for(adam), method, path, world).status_code == 403
+
+
 @pytest.mark.parametrize(("method", "path", "role"), URLS, ids=IDS)
-def test_the_least_role_allowed_gets_in(client_for, vera, bob, adam, world, method, path, role):
-    least = {"viewer": vera, "member": bob, "admin": adam}[role]
+def test_the_least_role_allowed_gets_in(
+    client_for, vera, bob, adam, alice, world, method, path, role
+):
+    least = {"viewer": vera, "member": bob, "admin": adam, "owner": alice}[role]
     response = call(client_for(least), method, path, world)
     assert response.status_code not in (403, 404), response.status_code
     assert not (response.status_code == 302 and response.url.startswith("/accounts/login/"))

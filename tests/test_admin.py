@@ -34,6 +34,10 @@ def admin_client_with_data(admin_client, acme, alice, pixxel):
         "jobs/submission",
         "jobs/project",
         "jobs/workflow",
+        "notifications/jobemail",
+        "notifications/jobfollow",
+        "notifications/memberjobemails",
+        "notifications/organizationjobemails",
     ],
 )
 def test_every_model_has_a_working_admin_list(admin_client_with_data, model):

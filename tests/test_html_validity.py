@@ -30,6 +30,7 @@ from pixxel_dashboard.jobs import catalog
 from pixxel_dashboard.jobs.models import Job, Status
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
+from pixxel_dashboard.notifications.unsubscribe import make_token
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.jobs import age_claim, mark_synced, page_poll_url, poll_url, submit, token
 from tests.plugins.pages import costs_in_warning
@@ -193,6 +194,10 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     pages.page("invitation-unknown", "/invitations/no-such-token/", status=410)
     _, invitation = Invitation.issue(acme, "new@example.com", "member", alice)
     pages.page("invitation", f"/invitations/{invitation}/")
+    unsubscribe = f"/notifications/unsubscribe/{make_token(alice.pk, acme.pk, 'job.failed')}/"
+    pages.page("unsubscribe", unsubscribe)
+    pages.page("unsubscribe-invalid-link", "/notifications/unsubscribe/nonsense/", status=400)
+    pages.posted("unsubscribe-done", unsubscribe, {}, 200)
 
     client.force_login(alice)
     pages.page("jobs-empty-no-key", "/o/acme/jobs/")
@@ -205,6 +210,9 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     pages.page("members", "/o/acme/settings/members/")
     pages.posted("members-invite-error", "/o/acme/settings/members/invite/", {"email": "x"}, 400)
     pages.page("organization-settings", "/o/acme/settings/organization/")
+    pages.page("notification-settings", "/accounts/profile/")
+    pages.posted("notification-settings-error", "/accounts/profile/", {"org-acme": "x"}, 400)
+    pages.followed("notification-settings-saved", "/accounts/profile/", {"org-acme": "all"})
 
     # The submit form, its fragments and its errors (a failed submission for the history, too).
     new = "/o/acme/jobs/new/"
@@ -267,6 +275,10 @@ def collect(pages: Pages, client, acme, alice, vera, sandbox, settings) -> None:
     pages.fragment("jobs-live-rows", live.group(1).replace("&amp;", "&"))
     Job.objects.filter(pk=running.pk).update(progress=running.progress, version=running.version)
 
+    # Someone else's job (imported): the Follow control, followed without and with JavaScript.
+    Job.objects.filter(pk=rejected.pk).update(source="imported", submitted_by=None)
+    pages.fragment("job-follow-fragment", rejected.get_absolute_url() + "follow/", data={})
+    pages.followed("job-unfollowed", rejected.get_absolute_url() + "unfollow/", {})
     for name, job in (("failed", failed), ("rejected", rejected), ("finished", finished)):
         pages.page(f"job-{name}", job.get_absolute_url())
     pages.page("job-fanout", fanout.get_absolute_url())

@@ -6,7 +6,10 @@ import logging
 import re
 
 # The token is the rest of the path after one of these (up to a query, a space or a quote).
-_TOKEN_PATHS = re.compile(r"(?P<keep>/invitations/|/accounts/verify/|/accounts/reset/)[^?\s\"']+")
+_TOKEN_PATHS = re.compile(
+    r"(?P<keep>/invitations/|/accounts/verify/|/accounts/reset/|/notifications/unsubscribe/)"
+    r"[^?\s\"']+"
+)
 
 
 def redacted_path(text: str) -> str:

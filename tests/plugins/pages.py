@@ -21,7 +21,9 @@ from pixxel_dashboard.costs.budgets import set_budget
 from pixxel_dashboard.costs.models import ProjectBudget
 from pixxel_dashboard.costs.month import month_position
 from pixxel_dashboard.jobs import catalog
-from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Project, Submission
+from pixxel_dashboard.jobs.models import FailureKind, Job, Outcome, Project, Source, Submission
+from pixxel_dashboard.notifications.models import JobFollow
+from pixxel_dashboard.notifications.unsubscribe import make_token
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.browser import log_in
 from tests.plugins.jobs import finish, submit
@@ -119,6 +121,11 @@ def _set_a_bad_budget(page: Page) -> None:
     expect(page.locator("#budget-error")).to_be_visible()
 
 
+def _unsubscribe(page: Page) -> None:
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("status")).to_contain_text("you get no job emails")
+
+
 def _boom(request):
     raise RuntimeError("a deliberate failure, for the 500 page")
 
@@ -137,8 +144,13 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
 
     fanout = submit(acme, alice, pixxel, workflow=ids.WF_FANOUT, project=ids.PROJECT_COASTAL)
     failed = submit(acme, alice, pixxel, workflow=ids.WF_FAILING, project=ids.PROJECT_URBAN)
+    followed = submit(acme, alice, pixxel)
     finish(fanout, sandbox, 3600)
     finish(failed, sandbox, 0)
+    finish(followed, sandbox, 0)
+    # A job imported from elsewhere that alice follows (its page shows Unfollow).
+    Job.objects.filter(pk=followed.pk).update(source=Source.IMPORTED, submitted_by=None)
+    JobFollow.objects.create(job=followed, user=alice)
     running = submit(acme, alice, pixxel)
     sandbox.set_speed(0)  # stays running while the suites look at it
     assert fanout.status == "succeeded" and fanout.tasks.count() == FANOUT_TASKS
@@ -161,9 +173,18 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
     set_budget(acme, agri, Decimal("100"), alice)
     over_budget = f"/o/acme/jobs/new/?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
     preflight = f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
+    unsubscribe = f"/notifications/unsubscribe/{make_token(alice.pk, acme.pk, 'job.failed')}/"
     visits = [
         Visit("login", "/accounts/login/", anonymous=True),
         Visit("sign-up", "/accounts/signup/", anonymous=True),
+        Visit("unsubscribe", unsubscribe, anonymous=True),
+        Visit("unsubscribe, done", unsubscribe, then=_unsubscribe, anonymous=True),
+        Visit(
+            "unsubscribe, link not valid",
+            "/notifications/unsubscribe/nonsense/",
+            anonymous=True,
+            status=400,
+        ),
         Visit("jobs, empty", "/o/quiet/jobs/"),
         Visit("jobs", "/o/acme/jobs/"),
         Visit("jobs, filtered", "/o/acme/jobs/?status=failed&q=Land"),
@@ -180,6 +201,7 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("running job", running.get_absolute_url()),
         Visit("failed job", failed.get_absolute_url()),
         Visit(f"finished {FANOUT_TASKS}-task job", fanout.get_absolute_url()),
+        Visit("followed imported job", followed.get_absolute_url()),
         Visit("task", f"{fanout.get_absolute_url()}tasks/{task.pixxel_id}/"),
         Visit("costs, a budget in warning", "/o/acme/costs/"),
         Visit("costs, last month", "/o/acme/costs/?range=last-month&sort=project"),
@@ -189,6 +211,7 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("keys", "/o/acme/settings/keys/"),
         Visit("team", "/o/acme/settings/members/"),
         Visit("organization settings", "/o/acme/settings/organization/"),
+        Visit("your notifications", "/accounts/profile/"),
         Visit("403", "/o/quiet/jobs/new/", status=403),
         Visit("404", "/o/acme/nothing-here/", status=404),
         Visit("500", "/boom/", status=500),
