@@ -118,7 +118,7 @@ FORECAST_ALERTS_AFTER_DAYS = 7
 
 
 def _percents(position: month.MonthPosition, clock: month.Clock) -> dict[str, int | None]:
-    percents = {BudgetAlert.Measure.SPEND: position.used_percent}
+    percents: dict[str, int | None] = {BudgetAlert.Measure.SPEND: position.used_percent}
     if clock.days_elapsed >= FORECAST_ALERTS_AFTER_DAYS:
         percents[BudgetAlert.Measure.FORECAST] = position.forecast_percent
     return percents
