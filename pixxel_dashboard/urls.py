@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("pixxel_dashboard.keys.urls")),
     path("", include("pixxel_dashboard.jobs.urls")),
     path("", include("pixxel_dashboard.costs.urls")),
+    path("", include("pixxel_dashboard.webhooks.urls")),
 ]

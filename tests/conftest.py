@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.plugins.browser",
     "tests.plugins.jobs",
     "tests.plugins.pages",
+    "tests.plugins.webhooks",
 ]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must not refuse.
