@@ -22,7 +22,9 @@ RECENT_DELIVERIES = 25
 def _endpoint_for(request, org: str, endpoint_id: int):
     """Owners and admins only; another organization's webhook is a 404 like its organization."""
     organization, membership = get_org_for_user(request, org, role=Role.ADMIN)
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_id, organization=organization)
+    endpoint = get_object_or_404(
+        Endpoint.objects.select_related("created_by"), pk=endpoint_id, organization=organization
+    )
     endpoint.organization = organization
     return organization, membership, endpoint
 
