@@ -15,8 +15,8 @@ pytest_plugins = [
     "tests.plugins.sandbox",
     "tests.plugins.browser",
     "tests.plugins.jobs",
-    "tests.plugins.pages",
     "tests.plugins.webhooks",
+    "tests.plugins.pages",
 ]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must not refuse.

@@ -545,3 +545,44 @@ def test_one_private_answer_among_public_ones_is_refused(monkeypatch, settings):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(RefusedAddress, match="10.0.0.1"):
         vetted_addresses("mixed.example.com", 443)
+
+
+# --- the secret at rest -----------------------------------------------------------------------
+
+
+def test_rotating_the_encryption_key_keeps_webhooks_signing(
+    acme, alice, receiver, settings, django_capture_on_commit_callbacks
+):
+    import io
+
+    from cryptography.fernet import Fernet
+
+    from pixxel_dashboard.webhooks import services
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [old]
+    _, secret = services.create_endpoint(acme, alice, receiver.url, "", ["job.failed"])
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("reencrypt_webhook_secrets", stdout=out)
+    assert "Re-encrypted 1 webhook secret." in out.getvalue()
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [new]  # the old key dropped
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(acme)
+    run_worker()
+    (received,) = receiver.requests
+    assert readme_verify()(secret, received.headers["Pixxel-Dashboard-Signature"], received.body)
+
+
+def test_a_secret_that_cannot_be_decrypted_is_a_clear_failure_not_a_crash(
+    acme, hook, receiver, settings, django_capture_on_commit_callbacks
+):
+    from cryptography.fernet import Fernet
+
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(acme)
+    run_worker()
+    owed = Delivery.objects.get()
+    assert owed.state == "failed" and "cannot be decrypted" in owed.attempts.get().error
+    assert receiver.requests == []

@@ -39,10 +39,12 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from pixxel_dashboard.accounts.models import Membership, Role, one_line
 from pixxel_dashboard.jobs.models import Job, Source, Status
 from pixxel_dashboard.keys import crypto
+from pixxel_dashboard.keys.errors import KeyUnreadable
 
 from .models import TEST_EVENT, Attempt, Delivery, DeliveryState, Endpoint, Event
 from .outbound import RefusedAddress, guarded_session
@@ -58,6 +60,11 @@ DISABLE_AFTER = timedelta(hours=24)
 LAST_TRY_GRACE = timedelta(minutes=2)
 EXCERPT_CHARS = 500
 SECRET_PREFIX = "whsec_"
+
+UNREADABLE_SECRET = (
+    "The webhook's secret cannot be decrypted (the encryption key changed): delete the webhook "
+    "and add it again."
+)
 
 SIGNATURE_HEADER = "Pixxel-Dashboard-Signature"
 EVENT_HEADER = "Pixxel-Dashboard-Event"
@@ -287,16 +294,19 @@ def deliver(delivery_id: int) -> str:
     return "delivered" if outcome.ok else (outcome.error or f"HTTP {outcome.status_code}")
 
 
+@sensitive_variables("secret")
 def send(delivery: Delivery, now: datetime) -> Outcome:
     """POST the delivery's body, signed, to its endpoint (no redirects, a short timeout)."""
     endpoint = delivery.endpoint
     body = body_of(delivery)
+    try:
+        secret = crypto.decrypt(endpoint.secret_encrypted)
+    except KeyUnreadable:
+        return Outcome(error=UNREADABLE_SECRET)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"PixxelDashboard-Webhooks/{settings.VERSION}",
-        SIGNATURE_HEADER: signature(
-            crypto.decrypt(endpoint.secret_encrypted), int(now.timestamp()), body
-        ),
+        SIGNATURE_HEADER: signature(secret, int(now.timestamp()), body),
         EVENT_HEADER: delivery.event_type,
         DELIVERY_HEADER: str(delivery.public_id),
     }
