@@ -586,3 +586,83 @@ def test_a_secret_that_cannot_be_decrypted_is_a_clear_failure_not_a_crash(
     owed = Delivery.objects.get()
     assert owed.state == "failed" and "cannot be decrypted" in owed.attempts.get().error
     assert receiver.requests == []
+
+
+def test_over_https_the_pinned_connection_still_names_the_host_for_sni_and_the_certificate(
+    acme, hook, settings, monkeypatch, tmp_path, django_capture_on_commit_callbacks
+):
+    """Connecting to the checked address must not lose the host name: TLS asks for the URL's
+    host (SNI) and the certificate is checked against it (a self-signed one is refused)."""
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.example.com")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.example.com")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    asked_for = []
+    context.sni_callback = lambda sock, server_name, ctx: asked_for.append(server_name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve():
+        conn, _ = listener.accept()
+        try:
+            context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses the self-signed certificate
+        finally:
+            conn.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    settings.WEBHOOK_ALLOW_HOSTS = ["hooks.example.com"]
+    Endpoint.objects.filter(pk=hook.pk).update(url=f"https://hooks.example.com:{port}/x")
+    monkeypatch.setattr(socket, "getaddrinfo", fake_resolver("127.0.0.1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(acme)
+    deliver.call(Delivery.objects.get().pk)
+    server.join(5)
+    listener.close()
+    assert asked_for == ["hooks.example.com"]
+    assert "TLS handshake failed" in Attempt.objects.get().error
+
+
+def test_an_amount_stored_out_of_range_is_sent_as_null_and_never_breaks_the_save(
+    acme, hook, receiver, django_capture_on_commit_callbacks
+):
+    from pixxel_dashboard.core.credits import INVALID_CREDITS
+
+    job = report(acme, "job-1", "running", cost=5, estimate=4)
+    job.cost = job.estimated_cost = INVALID_CREDITS  # as core/credits.py reads a NaN back
+    job.status = "failed"
+    assert delivery._number(job.cost) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.on_job_finished(None, job=job, previous_status="running")
+    run_worker()
+    assert [json.loads(r.body)["data"]["credits"] for r in receiver.requests] == [None]

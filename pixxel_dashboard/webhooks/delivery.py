@@ -101,7 +101,8 @@ def body_of(delivery: Delivery) -> bytes:
 
 
 def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+    # An amount stored out of range reads back as NaN (core/credits.py): not a number to send.
+    return float(value) if value is not None and value.is_finite() else None
 
 
 def job_summary(job: Job) -> dict:
@@ -193,7 +194,8 @@ def on_job_finished(sender, job: Job, previous_status: str | None, **kwargs) -> 
         kinds.append(Event.JOB_SUCCEEDED)
     elif job.status == Status.FAILED:
         kinds.append(Event.JOB_FAILED)
-    if job.cost is not None and job.estimated_cost is not None and job.cost > job.estimated_cost:
+    cost, estimate = _number(job.cost), _number(job.estimated_cost)
+    if cost is not None and estimate is not None and cost > estimate:
         kinds.append(Event.COST_OVER_ESTIMATE)
     endpoints = list(Endpoint.objects.filter(organization_id=job.organization_id, is_active=True))
     wanted = [kind for kind in kinds if any(e.wants(kind) for e in endpoints)]
