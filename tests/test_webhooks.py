@@ -666,3 +666,16 @@ def test_an_amount_stored_out_of_range_is_sent_as_null_and_never_breaks_the_save
         delivery.on_job_finished(None, job=job, previous_status="running")
     run_worker()
     assert [json.loads(r.body)["data"]["credits"] for r in receiver.requests] == [None]
+
+
+def test_an_estimate_given_as_a_plain_number_is_compared_too(
+    acme, hook, receiver, django_capture_on_commit_callbacks
+):
+    job = report(acme, "job-1", "running", cost=130)
+    job.status, job.estimated_cost = "succeeded", 125  # as a submission passes it, unsaved
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.on_job_finished(None, job=job, previous_status="running")
+    assert set(Delivery.objects.values_list("event_type", flat=True)) == {
+        "job.succeeded",
+        "job.cost_over_estimate",
+    }

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -100,9 +101,15 @@ def body_of(delivery: Delivery) -> bytes:
 # --- what is said about an event ------------------------------------------------------------
 
 
-def _number(value: Decimal | None) -> float | None:
+def _number(value: Decimal | int | float | None) -> float | None:
     # An amount stored out of range reads back as NaN (core/credits.py): not a number to send.
-    return float(value) if value is not None and value.is_finite() else None
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def job_summary(job: Job) -> dict:
