@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "pixxel_dashboard.jobs",
     "pixxel_dashboard.costs",
     "pixxel_dashboard.notifications",
+    "pixxel_dashboard.webhooks",
     "pixxel_dashboard.sandbox",
 ]
 
@@ -350,6 +351,11 @@ PIXXEL_MAX_RETRIES = envint("PIXXEL_MAX_RETRIES", "3", minimum=0)
 PIXXEL_RETRY_BACKOFF = envfloat("PIXXEL_RETRY_BACKOFF", "0.5", positive=False)
 # Upper bound on the whole of one GET including its retries (seconds).
 PIXXEL_RETRY_TOTAL_SECONDS = envfloat("PIXXEL_RETRY_TOTAL_SECONDS", "30")
+
+# Webhooks: deliveries never reach private, loopback or link-local addresses, nor plain http,
+# except to these comma-separated host names, IP addresses or networks (CIDR) of a self-hosted
+# install's own receivers, e.g. `hooks.internal,10.0.5.0/24`.
+WEBHOOK_ALLOW_HOSTS = envlist("WEBHOOK_ALLOW_HOSTS")
 
 # Encryption of stored Pixxel API keys: comma-separated Fernet keys, the first encrypts, all decrypt
 # (rotation procedure in README). Generate one with:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("pixxel_dashboard.jobs.urls")),
     path("", include("pixxel_dashboard.costs.urls")),
     path("", include("pixxel_dashboard.notifications.urls")),
+    path("", include("pixxel_dashboard.webhooks.urls")),
 ]

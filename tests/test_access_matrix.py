@@ -10,6 +10,7 @@ import pytest
 from pixxel_dashboard.accounts.models import Invitation, Membership
 from pixxel_dashboard.jobs.models import Project
 from pixxel_dashboard.sandbox import ids
+from pixxel_dashboard.webhooks import delivery, services
 from tests.plugins.jobs import submit
 
 
@@ -20,7 +21,12 @@ def world(acme, alice, bob, vera, charlie, pixxel):
     invitation, _ = Invitation.issue(acme, "new@example.com", "member", alice)
     key = acme.api_keys.get()
     project = Project.objects.create(organization=acme, pixxel_id="p-matrix", name="Matrix")
+    webhook, _ = services.create_endpoint(
+        acme, alice, "https://hooks.example.com/matrix", "", ["job.failed"]
+    )
     return {
+        "webhook": webhook.pk,
+        "delivery": delivery.send_test_event(webhook),
         "project": project.pixxel_id,
         "job": job.pixxel_id,
         "task": task.pixxel_id,
@@ -70,6 +76,14 @@ URLS = [
     ("post", "/o/acme/settings/keys/{key}/test/", "admin"),
     ("get", "/o/acme/settings/keys/{key}/revoke/", "admin"),
     ("post", "/o/acme/settings/keys/{key}/revoke/", "admin"),
+    ("get", "/o/acme/settings/webhooks/", "admin"),
+    ("post", "/o/acme/settings/webhooks/add/", "admin"),
+    ("get", "/o/acme/settings/webhooks/{webhook}/", "admin"),
+    ("post", "/o/acme/settings/webhooks/{webhook}/enabled/", "admin"),
+    ("post", "/o/acme/settings/webhooks/{webhook}/test/", "admin"),
+    ("post", "/o/acme/settings/webhooks/{webhook}/deliveries/{delivery}/redeliver/", "admin"),
+    ("get", "/o/acme/settings/webhooks/{webhook}/delete/", "admin"),
+    ("post", "/o/acme/settings/webhooks/{webhook}/delete/", "admin"),
 ]
 IDS = [f"{method} {path.split('?')[0]}" for method, path, _ in URLS]
 

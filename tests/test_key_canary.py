@@ -228,3 +228,69 @@ def test_an_unexpected_crash_inside_the_http_library_keeps_the_key_out_of_the_re
     (text,) = reports
     assert "an unexpected bug deep in the HTTP stack" in text and "urllib3" in text
     assert_no_canary(text, "the error report")
+
+
+WEBHOOK_CANARY = "whsec_CANARY_w3bh00k5Zq8Lm2Xv7Np4Rt6"
+WEBHOOK_CANARY_BODY = WEBHOOK_CANARY[:-4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_secret_appears_once_at_creation_and_then_in_no_page_log_table_or_request(
+    client_for, alice, adam, charlie, superuser, receiver, monkeypatch, caplog
+):
+    """The secret is shown on the page that answers the creation, and nowhere else: not on any
+    page after it, not in a delivery (only its HMAC is), not in a log record or a table."""
+    from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
+
+    from pixxel_dashboard.webhooks import delivery
+    from pixxel_dashboard.webhooks.models import Delivery, Endpoint
+
+    monkeypatch.setattr(delivery, "new_secret", lambda: WEBHOOK_CANARY)
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    caplog.set_level(logging.DEBUG)
+    owner = client_for(alice)
+    created = owner.post(
+        "/o/acme/settings/webhooks/add/",
+        {"url": receiver.url, "description": "Canary", "events": ["job.failed"]},
+    )
+    assert WEBHOOK_CANARY in created.content.decode()  # shown once, on purpose
+    endpoint = Endpoint.objects.get()
+    # It is used: a test event (sent by the real worker), a failed attempt, a redelivery.
+    receiver.answers = [500]
+    owner.post(f"/o/acme/settings/webhooks/{endpoint.pk}/test/")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    owed = Delivery.objects.get()
+    owner.post(f"/o/acme/settings/webhooks/{endpoint.pk}/deliveries/{owed.pk}/redeliver/")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert len(receiver.requests) == 2
+    bodies: dict[str, str] = {}
+    for user in (alice, adam):
+        client = client_for(user)
+        for path in (
+            "/o/acme/settings/webhooks/",
+            f"/o/acme/settings/webhooks/{endpoint.pk}/",
+            f"/o/acme/settings/webhooks/{endpoint.pk}/delete/",
+            "/o/acme/settings/organization/",
+        ):
+            bodies[f"{user.username} {path}"] = client.get(path).content.decode()
+    bodies["form error"] = (
+        client_for(alice)
+        .post("/o/acme/settings/webhooks/add/", {"url": "http://x.example.com", "events": []})
+        .content.decode()
+    )
+    bodies["other org"] = client_for(charlie).get("/o/acme/settings/webhooks/").content.decode()
+    admin = Client()
+    admin.force_login(superuser)
+    bodies["admin audit"] = admin.get("/admin/accounts/auditevent/").content.decode()
+    for number, received in enumerate(receiver.requests):
+        bodies[f"delivery {number}"] = repr(received.headers) + received.body.decode()
+
+    for where, text in bodies.items():
+        assert WEBHOOK_CANARY_BODY not in text, f"the webhook secret leaked into {where}"
+    for record in caplog.records:
+        assert WEBHOOK_CANARY_BODY not in record.getMessage(), f"log record {record.name}"
+        assert WEBHOOK_CANARY_BODY not in repr(record.args), f"log args {record.name}"
+    assert scan_database_for(WEBHOOK_CANARY_BODY) == []
+    # The scan itself works: the last four (shown masked on purpose) are findable.
+    assert scan_database_for(endpoint.last4) and endpoint.last4 == WEBHOOK_CANARY[-4:]

@@ -27,6 +27,7 @@ from pixxel_dashboard.notifications.unsubscribe import make_token
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.browser import log_in
 from tests.plugins.jobs import finish, submit
+from tests.plugins.webhooks import ALL_EVENTS
 
 # The fan-out workflow: scene fetch, tiling, 52 tiles, mosaic, export.
 FANOUT_TASKS = 56
@@ -126,6 +127,42 @@ def _unsubscribe(page: Page) -> None:
     expect(page.get_by_role("status")).to_contain_text("you get no job emails")
 
 
+def _add_a_webhook(page: Page) -> None:
+    """Add one: the answer shows its secret, once."""
+    page.get_by_label("URL").fill("https://hooks.example.com/new")
+    page.get_by_label("Job failed").check()
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.get_by_role("textbox", name="Signing secret")).to_be_visible()
+
+
+def _add_a_plain_http_webhook(page: Page) -> None:
+    page.get_by_label("URL").fill("http://hooks.example.com/plain")
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+
+
+def webhook_with_history(organization, user):
+    """A webhook with a delivered event and a failed one (attempts with an answer's excerpt)."""
+    from pixxel_dashboard.webhooks import delivery, services
+    from pixxel_dashboard.webhooks.models import Delivery
+
+    endpoint, _ = services.create_endpoint(
+        organization, user, "https://hooks.example.com/pixxel/events", "CI relay", ALL_EVENTS
+    )
+    now = delivery.clock.now()
+    ok, refused = (Delivery.objects.get(pk=delivery.send_test_event(endpoint)) for _ in range(2))
+    delivery._record(ok, now, delivery.Outcome(status_code=200, latency_ms=84, excerpt="ok"), False)
+    for _ in range(2):
+        delivery._record(
+            refused,
+            now,
+            delivery.Outcome(status_code=503, latency_ms=5003, excerpt="upstream busy " * 30),
+            False,
+        )
+    delivery._record(refused, now, delivery.Outcome(error="No answer within 5 seconds."), True)
+    return endpoint
+
+
 def _boom(request):
     raise RuntimeError("a deliberate failure, for the 500 page")
 
@@ -174,6 +211,7 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
     over_budget = f"/o/acme/jobs/new/?project={ids.PROJECT_AGRI}&workflow={ids.WF_LINEAR}"
     preflight = f"/o/acme/jobs/new/?project={ids.PROJECT_COASTAL}&workflow={ids.WF_VALIDATION}"
     unsubscribe = f"/notifications/unsubscribe/{make_token(alice.pk, acme.pk, 'job.failed')}/"
+    webhook = f"/o/acme/settings/webhooks/{webhook_with_history(acme, alice).pk}/"
     visits = [
         Visit("login", "/accounts/login/", anonymous=True),
         Visit("sign-up", "/accounts/signup/", anonymous=True),
@@ -212,6 +250,11 @@ def every_page(acme, alice, pixxel, sandbox, settings) -> World:
         Visit("team", "/o/acme/settings/members/"),
         Visit("organization settings", "/o/acme/settings/organization/"),
         Visit("your notifications", "/accounts/profile/"),
+        Visit("webhooks", "/o/acme/settings/webhooks/"),
+        Visit("webhooks, form error", "/o/acme/settings/webhooks/", then=_add_a_plain_http_webhook),
+        Visit("webhook added, its secret", "/o/acme/settings/webhooks/", then=_add_a_webhook),
+        Visit("webhook with deliveries", webhook),
+        Visit("delete webhook", webhook + "delete/"),
         Visit("403", "/o/quiet/jobs/new/", status=403),
         Visit("404", "/o/acme/nothing-here/", status=404),
         Visit("500", "/boom/", status=500),
