@@ -231,13 +231,15 @@ def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
         return
     run_after = timezone.now() + timedelta(seconds=max(0.0, delay_seconds))
     try:
-        # A sync already queued to run by then makes this one redundant.
+        # A sync already queued to run by then makes this one redundant. The mark and the run
+        # commit together (or with the caller's transaction, in a savepoint of their own).
         queued_later = Q(sync_scheduled_for__gt=run_after + timedelta(seconds=1))
         rows = Job.objects.filter(pk=job.pk).filter(
             Q(sync_scheduled_for__isnull=True) | queued_later
         )
-        if rows.update(sync_scheduled_for=run_after):
-            _enqueue(job.pk, run_after)
+        with transaction.atomic():
+            if rows.update(sync_scheduled_for=run_after):
+                _enqueue(job.pk, run_after)
     except Exception:
         # Queueing must never break a submission: the page's inline refresh still keeps it fresh.
         logger.exception("could not queue a sync of job %s", job.pk)
