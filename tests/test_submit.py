@@ -167,9 +167,10 @@ def test_a_submission_costs_a_fixed_number_of_statements(
     # catalog looked up once, both rate counts in one, nothing read or deleted for a new job.
     client = client_for(bob)
     assert post(client).status_code == 302  # the catalog and the pre-flight cached
-    # 26 statements and 6 savepoint statements (SAVEPOINT/RELEASE, 0.1 ms each): the writes share
-    # two transactions, see the next test.
-    with django_assert_max_num_queries(32):
+    # 26 statements and 4 savepoint statements (SAVEPOINT/RELEASE, 0.1 ms each: the abandonment
+    # check's and the first sync's, which may fail alone): the writes share two transactions, see
+    # the next test.
+    with django_assert_max_num_queries(30):
         assert post(client).status_code == 302
 
 

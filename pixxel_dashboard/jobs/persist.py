@@ -199,7 +199,9 @@ def save_job(
     zone = rollups.zone_of(organization)
     digest = digest or raw_digest(parsed.raw)
     graph = graph_digest(parsed)
-    with transaction.atomic():
+    # Inside a caller's transaction (a submission stores the job with its outcome) no savepoint of
+    # its own: an error here fails the caller's whole transaction anyway; two round trips fewer.
+    with transaction.atomic(savepoint=False):
         job = (
             Job.objects.select_for_update()
             .filter(organization=organization, pixxel_id=parsed.id)
