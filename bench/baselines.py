@@ -637,6 +637,11 @@ def targets(measured: list[Measured], sizes: list[Size], subs: Submissions) -> l
                 verdict(ratio(b.http_times, base.http_times), ADMIN_TARGET),
             )
         )
+    return rows + submission_targets(subs)
+
+
+def submission_targets(subs: Submissions) -> list[tuple]:
+    rows: list[tuple] = []
     direct = quantile(subs.direct, 50)
     for name, values in (("in process", subs.in_process), ("over HTTP", subs.over_http)):
         app = quantile(values, 50)
@@ -654,6 +659,9 @@ def run(args, folder: Path) -> int:
     from django.contrib.auth import get_user_model
 
     from pixxel_dashboard.sandbox.server import SandboxServer
+
+    if args.only == "submission":
+        return run_submissions_only(args, folder)
 
     sizes_wanted = QUICK_SIZES if args.quick else SIZES
     sizes, long_jobs, built = build(sizes_wanted)
@@ -725,6 +733,41 @@ def run(args, folder: Path) -> int:
     for jobs, seconds in raw.items():
         print(f"  {jobs:>7,} jobs  {ms(seconds):>8} ms")
     print()
+    print_submissions(subs)
+    print()
+    print_verdicts(targets(measured, sizes, subs))
+    return 0
+
+
+def run_submissions_only(args, folder: Path) -> int:
+    """`--only submission`: the submission rows alone, against their baseline (the direct call),
+    on an empty database (a submission's cost does not depend on the history's size)."""
+    from pixxel_dashboard.sandbox.server import SandboxServer
+
+    sandbox = SandboxServer(port=0, speed=0.0).start()
+    try:
+        with override_settings(
+            ROOT_URLCONF="bench_urls",
+            PIXXEL_API_BASE_URL=sandbox.base_url,
+            PIXXEL_MAX_RETRIES=0,
+            **NO_SUBMISSION_LIMITS,
+        ):
+            gunicorn = None if args.no_http else start_gunicorn(sandbox.base_url, folder)
+            try:
+                subs = measure_submissions(sandbox, gunicorn, args.runs)
+            finally:
+                if gunicorn:
+                    gunicorn.stop()
+    finally:
+        sandbox.stop()
+    print(f"{connection.vendor}, {args.runs} runs of each, interleaved")
+    print_submissions(subs)
+    print()
+    print_verdicts(submission_targets(subs))
+    return 0
+
+
+def print_submissions(subs: Submissions) -> None:
     print(
         f"Submissions (p50 ms): direct requests.post to the sandbox {ms(quantile(subs.direct, 50))}, "
         f"through the app in process {ms(quantile(subs.in_process, 50))}, over HTTP "
@@ -734,15 +777,15 @@ def run(args, folder: Path) -> int:
         f"  one submission in process: {subs.queries} SQL statements; sandbox calls {subs.upstream}"
     )
     print(f"  one submission through gunicorn: sandbox calls {subs.upstream_http}")
-    print()
+
+
+def print_verdicts(rows: list[tuple]) -> None:
     print("Targets:")
-    rows = targets(measured, sizes, subs)
     for label, text in rows:
         print(f"  {label:70} {text}")
     met = sum(t.startswith("met") for _, t in rows)
     missed = sum(t.startswith("MISSED") for _, t in rows)
     print(f"Verdicts: {met} met, {missed} missed, {len(rows) - met - missed} n/a")
-    return 0
 
 
 def timed(call, runs: int) -> list[float]:
@@ -761,6 +804,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="timed runs per figure")
     parser.add_argument("--no-http", action="store_true", help="in process only (no gunicorn)")
     parser.add_argument("--no-explain", action="store_true", help="accepted, as history.py does")
+    parser.add_argument(
+        "--only", choices=["submission"], help="only these rows (no seeding, no pages)"
+    )
     args = parser.parse_args()
 
     # One INFO line per Pixxel call would drown the report.

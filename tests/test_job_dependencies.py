@@ -125,3 +125,44 @@ def test_a_sync_analyses_the_new_version_so_its_viewers_do_not(
     cache.clear()
     page = client_for(alice).get(job.get_absolute_url()).content.decode()
     assert re.findall(r'data-node="([^"]+)"', page)[: len(LINEAR)] == LINEAR
+
+
+def test_an_answer_that_only_moves_progress_reuses_the_analysis_and_a_failure_renews_it(
+    acme, alice, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    from pixxel_dashboard.jobs import dependencies
+    from pixxel_dashboard.jobs.persist import save_job
+    from pixxel_dashboard.pixxel import parsing
+
+    def answer(fetch_status: str, progress: int):
+        fetch = {"id": "t1", "name": "Scene fetch", "status": fetch_status, "progress": progress}
+        mask = {"id": "t2", "name": "Cloud mask", "status": "queued", "depends_on": ["Scene fetch"]}
+        return parsing.parse_job(
+            {"id": "job-deps", "workflow_id": "wf", "status": "running", "tasks": [fetch, mask]}
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job, _ = save_job(acme, answer("running", 10))
+    assert dependencies.of(job).skipped == set()
+
+    analyses = []
+    real_analyse = graph.analyse_dependencies
+    monkeypatch.setattr(
+        graph, "analyse_dependencies", lambda nodes: analyses.append(nodes) or real_analyse(nodes)
+    )
+    with django_capture_on_commit_callbacks(execute=True) as analysed:
+        job, changed = save_job(acme, answer("running", 60))
+    assert changed and job.version == 2
+    assert analysed == [] and analyses == []  # the same graph: its analysis is reused
+    assert dependencies.of(job).skipped == set() and analyses == []
+
+    # The first task fails: the second will never run, and the page says so at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        job, _ = save_job(acme, answer("failed", 60))
+    assert len(analyses) == 1
+    mask = Task.objects.get(job=job, name="Cloud mask")
+    assert dependencies.of(job).skipped == {mask.pk}
+    mark_synced(job)
+    page = client_for(alice).get(job.get_absolute_url()).content.decode()
+    assert "Skipped" in page
+    assert len(analyses) == 1

@@ -1,10 +1,11 @@
 """A job's dependency analysis (task order and layers, cycles, missing names, skipped tasks), kept
-per job version.
+per task graph.
 
-It changes only when `save_job` stores a new version of the job, so it is computed then (by the
-sync, usually in the worker) and put in the shared cache under that version; every view and poll
-of the version reads it from there. For a 2,000-task job the analysis costs more than the rest of
-its page. A version the cache no longer has is computed by whoever asks first.
+It changes only when `save_job` stores tasks whose names, order, dependencies or statuses changed
+(`Job.graph_digest`), so it is computed then (by the sync, usually in the worker) and put in the
+shared cache under that digest; every view and poll of the job reads it from there. For a
+2,000-task job the analysis costs more than the rest of its page. An analysis the cache no longer
+has is computed by whoever asks first.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ SCHEMA = 1
 
 
 def _key(job: Job) -> str:
+    # Under the tasks' graph digest: versions that only moved progress share one analysis. A row
+    # saved before the digest existed has its analysis under the version.
+    if job.graph_digest:
+        return f"job-dependencies:{SCHEMA}:{job.pk}:g{job.graph_digest}"
     return f"job-dependencies:{SCHEMA}:{job.pk}:{job.version}"
 
 

@@ -178,6 +178,10 @@ class Job(models.Model):
     # answer from this column of the row it already holds, without reading the JobDocument (MBs
     # for a 2,000-task job). "" until the job's next save: the document is compared instead.
     raw_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # SHA-256 of what the dependency analysis reads of the tasks (`persist.graph_digest`): the
+    # analysis is cached under it, so an answer that only moves progress reuses the last one.
+    # "" until the job's next save: the analysis is then cached under the version.
+    graph_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]

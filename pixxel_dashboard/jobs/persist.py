@@ -102,11 +102,15 @@ def _job_fields(parsed: px.Job) -> dict:
     }
 
 
+def _task_pixxel_id(position: int, task: px.Task) -> str:
+    return (task.id or task.name or f"task-{position}")[:100]
+
+
 def _task_row(job: Job, position: int, task: px.Task) -> Task:
     block = task.block_info or px.BlockInfo()
     return Task(
         job=job,
-        pixxel_id=(task.id or task.name or f"task-{position}")[:100],
+        pixxel_id=_task_pixxel_id(position, task),
         name=_text(task.name)[:200],
         position=position,
         block_id=_text(block.id)[:100],
@@ -142,25 +146,62 @@ TASK_UPDATE_FIELDS = [
 ]
 
 
-def raw_digest(raw: dict) -> str:
-    """A fingerprint of Pixxel's job document: equal documents, equal digests (key order aside)."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def _digest(value) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
+def raw_digest(raw: dict) -> str:
+    """A fingerprint of Pixxel's job document: equal documents, equal digests (key order aside)."""
+    return _digest(raw)
+
+
+def graph_digest(parsed: px.Job) -> str | None:
+    """A fingerprint of what the dependency analysis reads of the tasks (graph.NODE_FIELDS, as
+    stored), or None for an answer without tasks (list-jobs), which leaves the tasks alone."""
+    if not parsed.tasks:
+        return None
+    return _digest(
+        [
+            (
+                _task_pixxel_id(i, task),
+                _text(task.name)[:200],
+                i,
+                list(task.depends_on),
+                task.status,
+            )
+            for i, task in enumerate(parsed.tasks)
+        ]
+    )
+
+
+def save_job(
+    organization,
+    parsed: px.Job,
+    *,
+    digest: str | None = None,
+    bookkeeping: dict | None = None,
+    **local,
+) -> tuple[Job, bool]:
     """Create or update the organization's Job from a parsed Pixxel job; returns (job, changed).
 
     `local` sets dashboard-side fields on creation only (workflow_pixxel_id, project, workflow,
     submitted_by, api_key, source, repeat_of, estimated_cost). A job answer without tasks (list-jobs)
     leaves tasks alone. The workflow id we sent (`workflow_pixxel_id`) is the one the job is filed
     under and reached by; Pixxel's `workflow_id` only fills in when we have none.
+
+    `digest` is `raw_digest(parsed.raw)` when the caller has it already. `bookkeeping` (the sync
+    claim holder's columns) is written in the same UPDATE when the answer changes the job: one
+    statement and one commit fewer per changed sync.
     """
     if not parsed.id:  # the client refuses such an answer (INVALID_RESPONSE) before it gets here
         raise ValueError("a Pixxel job without an id cannot be saved")
     zone = rollups.zone_of(organization)
-    digest = raw_digest(parsed.raw)
-    with transaction.atomic():
+    digest = digest or raw_digest(parsed.raw)
+    graph = graph_digest(parsed)
+    # Inside a caller's transaction (a submission stores the job with its outcome) no savepoint of
+    # its own: an error here fails the caller's whole transaction anyway; two round trips fewer.
+    with transaction.atomic(savepoint=False):
         job = (
             Job.objects.select_for_update()
             .filter(organization=organization, pixxel_id=parsed.id)
@@ -169,43 +210,9 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         fields = _job_fields(parsed)
         document = {"raw": parsed.raw, "spec": parsed.spec.value}
         if job is None:
-            ours = local.pop("workflow_pixxel_id", "") or parsed.workflow_id or ""
-            job = Job.objects.create(
-                organization=organization,
-                pixxel_id=parsed.id,
-                workflow_pixxel_id=ours,
-                reported_workflow_id=_reported_workflow_id(parsed, ours),
-                pixxel_notes=_notes(parsed, None),
-                failure_reason=_failure_reason(parsed, ""),
-                version=1,
-                raw_digest=digest,
-                **fields,
-                **local,
-            )
-            if job.source == Source.IMPORTED:
-                _date_as_pixxel_does(job, parsed)
-            added = rollups.contribution(job, zone)
-            rollups.record_change(organization, None, added)
-            alerts.after_job_change(organization, None, added)
-            _tell_if_finished(job, None)
-            job.document = JobDocument.objects.create(job=job, **document)
-            _replace_children(job, parsed, new=True)
-            _analyse_when_committed(job)
+            job = _create(organization, parsed, zone, digest, graph, fields, document, local)
             return job, True
-        # What changed is told by Pixxel's answer (the row's own columns are derived from it): its
-        # digest, on the row; the stored document itself only for a row saved before digests.
-        if job.raw_digest == digest:
-            return job, False
-        if not job.raw_digest and job.raw == parsed.raw:
-            Job.objects.filter(pk=job.pk).update(raw_digest=digest)
-            job.raw_digest = digest
-            return job, False
-        # A stale answer (e.g. a slow request overtaken by a newer one) must not win.
-        if (
-            job.pixxel_updated_at
-            and parsed.updated_at
-            and parsed.updated_at < job.pixxel_updated_at
-        ):
+        if _nothing_to_store(job, parsed, digest):
             return job, False
         if not parsed.tasks and job.raw.get("tasks"):
             # list-jobs answers carry no tasks: keep the ones we have.
@@ -214,13 +221,19 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
         fields["reported_workflow_id"] = _reported_workflow_id(parsed, job.workflow_pixxel_id)
         fields["pixxel_notes"] = _notes(parsed, job.pixxel_notes)
         fields["failure_reason"] = _failure_reason(parsed, job.failure_reason)
+        graph_changed = graph is not None and graph != job.graph_digest
+        if graph_changed:
+            fields["graph_digest"] = graph
         before = rollups.contribution(job, zone)
         previous_status = job.status
         for name, value in fields.items():
             setattr(job, name, value)
         job.version += 1
-        # Only what this answer sets: the sync bookkeeping columns belong to whoever holds the claim.
-        job.save(update_fields=[*fields, "version", "updated_at"])
+        # Only what this answer sets: the sync bookkeeping columns belong to whoever holds the claim
+        # (who may hand them over to be written here).
+        for name, value in (bookkeeping or {}).items():
+            setattr(job, name, value)
+        job.save(update_fields=[*fields, *(bookkeeping or {}), "version", "updated_at"])
         after = rollups.contribution(job, zone)
         rollups.record_change(organization, before, after)
         # Budget crossings are claimed with the numbers that made them (no queries unless credits
@@ -232,8 +245,54 @@ def save_job(organization, parsed: px.Job, **local) -> tuple[Job, bool]:
             JobDocument.objects.create(job=job, **document)
         job.document = JobDocument(job=job, **document)
         _replace_children(job, parsed)
-        _analyse_when_committed(job)
+        if graph_changed or not job.graph_digest:
+            # An answer that only moved progress or times reuses the cached analysis.
+            _analyse_when_committed(job)
         return job, True
+
+
+def _nothing_to_store(job: Job, parsed: px.Job, digest: str) -> bool:
+    """True for an answer the locked row already holds, or one older than it."""
+    # What changed is told by Pixxel's answer (the row's own columns are derived from it): its
+    # digest, on the row; the stored document itself only for a row saved before digests.
+    if job.raw_digest == digest:
+        return True
+    if not job.raw_digest and job.raw == parsed.raw:
+        Job.objects.filter(pk=job.pk).update(raw_digest=digest)
+        job.raw_digest = digest
+        return True
+    # A stale answer (e.g. a slow request overtaken by a newer one) must not win.
+    return bool(
+        job.pixxel_updated_at and parsed.updated_at and parsed.updated_at < job.pixxel_updated_at
+    )
+
+
+def _create(organization, parsed: px.Job, zone, digest: str, graph, fields, document, local) -> Job:
+    """The first save of a job (save_job's transaction, nothing to compare with)."""
+    ours = local.pop("workflow_pixxel_id", "") or parsed.workflow_id or ""
+    job = Job.objects.create(
+        organization=organization,
+        pixxel_id=parsed.id or "",  # never empty: save_job refuses such an answer
+        workflow_pixxel_id=ours,
+        reported_workflow_id=_reported_workflow_id(parsed, ours),
+        pixxel_notes=_notes(parsed, None),
+        failure_reason=_failure_reason(parsed, ""),
+        version=1,
+        raw_digest=digest,
+        graph_digest=graph or "",
+        **fields,
+        **local,
+    )
+    if job.source == Source.IMPORTED:
+        _date_as_pixxel_does(job, parsed)
+    added = rollups.contribution(job, zone)
+    rollups.record_change(organization, None, added)
+    alerts.after_job_change(organization, None, added)
+    _tell_if_finished(job, None)
+    job.document = JobDocument.objects.create(job=job, **document)
+    _replace_children(job, parsed, new=True)
+    _analyse_when_committed(job)
+    return job
 
 
 def _tell_if_finished(job: Job, previous_status: str | None) -> None:

@@ -209,11 +209,13 @@ def take_over_if_abandoned(submission: Submission) -> Submission:
 def _watch_for_abandonment(submission: Submission) -> None:
     """Queue a look at this submission for when no live request can still be sending it: if the
     process died in the middle of the call (killed, a crash, a deploy), the worker takes it over
-    then, whether or not the member ever sends the form again."""
+    then, whether or not the member ever sends the form again. (In the claim's transaction: its
+    own savepoint, so a failure here leaves the claim alone.)"""
     try:
-        rescue_abandoned_submission_task.using(
-            run_after=submission.created_at + abandoned_after() + timedelta(seconds=1)
-        ).enqueue(submission.pk)
+        with transaction.atomic():
+            rescue_abandoned_submission_task.using(
+                run_after=submission.created_at + abandoned_after() + timedelta(seconds=1)
+            ).enqueue(submission.pk)
     except Exception:
         # Never stop a submission over this: a replay of the token still takes it over.
         logger.exception("could not queue the abandonment check of submission %s", submission.pk)
@@ -227,8 +229,11 @@ def rescue_abandoned_submission_task(submission_id: int) -> None:
         take_over_if_abandoned(submission)
 
 
-def claim(req: SubmitRequest) -> tuple[Submission, bool]:
-    """The Submission for this token: (row, True) if this request created it and must submit."""
+def claim(req: SubmitRequest, watched: bool = False) -> tuple[Submission, bool]:
+    """The Submission for this token: (row, True) if this request created it and must submit.
+
+    `watched`: the create call follows, so the abandonment check is queued with the claim (one
+    commit for both; it is a no-op for an attempt refused before the call)."""
     if req.catalog_rows is not None:
         project, workflow = req.catalog_rows
     else:
@@ -248,6 +253,8 @@ def claim(req: SubmitRequest) -> tuple[Submission, bool]:
                 estimated_cost=req.estimated_cost,
                 confirmed_validation_errors=req.confirmed_validation_errors,
             )
+            if watched:
+                _watch_for_abandonment(submission)
     except IntegrityError:
         existing = existing_submission(req.organization, req.token)
         if existing is None:  # not the token's uniqueness: some other constraint failed
@@ -333,7 +340,7 @@ def _outcome(
 
 def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Submission:
     """Create the job upstream once for this token, persist it, record the outcome."""
-    submission, is_first = claim(req)
+    submission, is_first = claim(req, watched=True)
     if not is_first:
         return wait_for(submission)
     refusal = _rate_limit_refusal(req, submission)
@@ -350,7 +357,6 @@ def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Su
             **req.overspend.audit_details(),
         )
 
-    _watch_for_abandonment(submission)
     started = timezone.now()
     clock = time.monotonic()
     try:
@@ -370,8 +376,13 @@ def create_once(req: SubmitRequest, client: PixxelClient, api_key: ApiKey) -> Su
         return submission
 
     latency = client.last_latency_ms or int((time.monotonic() - clock) * 1000)
-    job = _save_new_job(req, parsed, api_key, submission)
-    return _succeeded(req, submission, job, Outcome.SUCCEEDED, client.last_status or 200, latency)
+    # The job, the outcome, the audit event and the first sync commit together: one commit (each
+    # costs a WAL flush, ~4 ms on PostgreSQL) instead of five, and never a job without its outcome.
+    with transaction.atomic():
+        job = _save_new_job(req, parsed, api_key, submission)
+        return _succeeded(
+            req, submission, job, Outcome.SUCCEEDED, client.last_status or 200, latency
+        )
 
 
 def maybe_created(error: PixxelError) -> bool:

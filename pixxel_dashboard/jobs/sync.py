@@ -140,7 +140,8 @@ def _client_for(job: Job) -> tuple[PixxelClient, bool]:
 def _fetch(job: Job) -> tuple[bool, dict]:
     """Call Pixxel for a claimed job and store a changed answer: (called upstream, bookkeeping).
 
-    The bookkeeping is applied to `job` in memory and left to the caller to write."""
+    The bookkeeping is applied to `job` in memory and left to the caller to write; empty when
+    it was written already, with a changed answer's UPDATE of the row."""
     try:
         client, kept = _client_for(job)
     except KeyProblem as exc:
@@ -155,11 +156,14 @@ def _fetch(job: Job) -> tuple[bool, dict]:
         return True, _failure(job, err.user_message, stop=stop)
     # The same answer as the one the row was saved from: nothing to store, no lock to take. (A row
     # loaded a moment ago may be behind; then save_job compares under the row's lock.)
-    if not job.raw_digest or job.raw_digest != raw_digest(parsed.raw):
-        saved, changed = save_job(job.organization, parsed)
+    bookkeeping = _success(job)
+    digest = raw_digest(parsed.raw)
+    if not job.raw_digest or job.raw_digest != digest:
+        saved, changed = save_job(job.organization, parsed, digest=digest, bookkeeping=bookkeeping)
         if changed:
             _take_stored_state(job, saved)
-    return True, _success(job)
+            return True, {}
+    return True, bookkeeping
 
 
 def _take_stored_state(job: Job, saved: Job) -> None:
@@ -195,7 +199,8 @@ def sync_job(job: Job, force: bool = False) -> bool:
     if not _claim(job, timezone.now(), force):
         return False
     called, bookkeeping = _fetch(job)
-    Job.objects.filter(pk=job.pk).update(**bookkeeping)
+    if bookkeeping:
+        Job.objects.filter(pk=job.pk).update(**bookkeeping)
     return called
 
 
@@ -226,13 +231,15 @@ def schedule_sync(job: Job, delay_seconds: float = 0) -> None:
         return
     run_after = timezone.now() + timedelta(seconds=max(0.0, delay_seconds))
     try:
-        # A sync already queued to run by then makes this one redundant.
+        # A sync already queued to run by then makes this one redundant. The mark and the run
+        # commit together (or with the caller's transaction, in a savepoint of their own).
         queued_later = Q(sync_scheduled_for__gt=run_after + timedelta(seconds=1))
         rows = Job.objects.filter(pk=job.pk).filter(
             Q(sync_scheduled_for__isnull=True) | queued_later
         )
-        if rows.update(sync_scheduled_for=run_after):
-            _enqueue(job.pk, run_after)
+        with transaction.atomic():
+            if rows.update(sync_scheduled_for=run_after):
+                _enqueue(job.pk, run_after)
     except Exception:
         # Queueing must never break a submission: the page's inline refresh still keeps it fresh.
         logger.exception("could not queue a sync of job %s", job.pk)
@@ -280,9 +287,11 @@ def _queue_next(job: Job, ours, run_after: datetime):
 
 
 def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -> None:
-    """Write the bookkeeping; fix the queued next run when the answer changed its time."""
+    """Write the bookkeeping (unless a changed answer's UPDATE did); fix the queued next run when
+    the answer changed its time."""
     if successor is None:
-        rows.update(**bookkeeping)
+        if bookkeeping:
+            rows.update(**bookkeeping)
         return
     queued = DBTaskResult.objects.filter(pk=successor.id, status=TaskResultStatus.READY)
     if not needs_sync(job):  # terminal, or stopped for good: the chain ends here
@@ -292,7 +301,8 @@ def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -
             rows.update(**bookkeeping, sync_scheduled_for=ended)
             queued.delete()
         return
-    rows.update(**bookkeeping)
+    if bookkeeping:
+        rows.update(**bookkeeping)
     later = next_sync_at(job)
     if later > run_after + timedelta(seconds=1):  # failures back off: the next run waits
         queued.update(run_after=later)

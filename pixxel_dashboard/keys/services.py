@@ -140,8 +140,18 @@ def client_for_organization(organization) -> tuple[PixxelClient, ApiKey]:
     if key is None:
         raise NoActiveKey()
     client = PixxelClient(key.reveal())
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    _note_used_by(key)
     return client, key
+
+
+def _note_used_by(key: ApiKey) -> None:
+    """`last_used_at`, as the worker writes it, at most once a minute; told from the row just
+    read, so every web process agrees (a submission spares a commit, ~4 ms on PostgreSQL)."""
+    now = timezone.now()
+    if key.last_used_at and (now - key.last_used_at).total_seconds() < LAST_USED_EVERY_SECONDS:
+        return
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now
 
 
 # `last_used_at` says roughly when a key last worked for us: a worker syncing hundreds of jobs a
