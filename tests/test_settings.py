@@ -338,3 +338,41 @@ def test_error_reports_hide_passwords_inside_the_database_and_redis_urls():
     assert result.returncode == 0, result.stderr
     assert "db.example.com" in result.stdout  # the report still says which database
     assert "s3cret" not in result.stdout
+
+
+def test_sessions_are_read_from_the_cache_only_when_redis_holds_it():
+    show = "from django.conf import settings; print(settings.SESSION_ENGINE)"
+    with_redis = run_manage("shell", "-c", show, REDIS_URL="redis://127.0.0.1:6379/7")
+    without = run_manage("shell", "-c", show)
+    assert last_line(with_redis) == "django.contrib.sessions.backends.cached_db"
+    # Without Redis the cache is a database table: reading it first would cost a query more.
+    assert last_line(without) == "django.contrib.sessions.backends.db"
+
+
+SESSIONS_IN_REDIS = {
+    "CACHES": {
+        "default": {
+            "BACKEND": "pixxel_dashboard.core.cache.ForgivingRedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/7",
+        }
+    },
+    "SESSION_ENGINE": "django.contrib.sessions.backends.cached_db",
+}
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+def test_with_redis_a_page_reads_no_session_row_and_a_flushed_redis_logs_nobody_out(
+    acme, alice, client, django_assert_max_num_queries
+):
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    with override_settings(**SESSIONS_IN_REDIS):
+        client.force_login(alice)
+        client.get("/o/acme/jobs/")  # the session's first request may write to it
+        with django_assert_max_num_queries(20) as queries:
+            assert client.get("/o/acme/jobs/").status_code == 200
+        assert not [q for q in queries if "django_session" in q["sql"]]
+        cache.clear()  # Redis restarted empty: the session is still in the database
+        assert client.get("/o/acme/jobs/").status_code == 200
+        cache.clear()
