@@ -58,16 +58,11 @@ def _get_job(
     role: str = Role.VIEWER,
     *,
     light: bool = False,
-    read: Job | None = None,
 ):
     """The org's job row: its raw Pixxel document and workflow spec (MBs for a large job) are
     not in it but in its JobDocument, read only if a graph needs the spec; `light` (the poll):
-    only what tells whether anything changed. `read`: the row a poll pass already read, used once
-    the membership is checked and it proves to be this organization's job."""
+    only what tells whether anything changed."""
     organization, membership = get_org_for_user(request, org, role=role)
-    if read is not None and (read.organization_id, read.pixxel_id) == (organization.pk, job_id):
-        read.organization = organization
-        return organization, membership, read
     rows = Job.objects.select_related("organization")
     if not light:
         rows = rows.select_related("submitted_by", "workflow")
@@ -75,12 +70,14 @@ def _get_job(
     return organization, membership, job
 
 
-def _refresh(job: Job) -> None:
+def _refresh(job: Job) -> bool:
+    """True if Pixxel was asked (the stored row may have changed)."""
     # A failed refresh must never break the page: it shows what is stored, and says how old it is.
     try:
-        refresh_if_stale(job)
+        return refresh_if_stale(job)
     except Exception:
         logger.exception("inline refresh of job %s failed", job.pk)
+        return True
 
 
 def live_token(job: Job) -> str:
@@ -88,18 +85,36 @@ def live_token(job: Job) -> str:
     return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
 
 
-_JOB_BY_KEY = f"SELECT * FROM {Job._meta.db_table} WHERE {Job._meta.pk.column} = %s"  # noqa: S608
+# What decides an unchanged poll: the live token, whether it still polls, whether a sync is due.
+_DECIDING = (
+    "id",
+    "version",
+    "sync_failures",
+    "sync_stopped",
+    "status",
+    "status_raw",
+    "last_synced_at",
+    "sync_claimed_at",
+    "pixxel_created_at",
+    "created_at",
+)
+_DECIDING_COLUMNS = [str(f.column) for f in Job._meta.concrete_fields if f.name in _DECIDING]
+_DECIDING_BY_KEY = (
+    f"SELECT {', '.join(_DECIDING_COLUMNS)} FROM {Job._meta.db_table} "  # noqa: S608
+    f"WHERE {Job._meta.pk.column} = %s"
+)
 
 
 def _read_on_pass(request, org: str, job_id: str) -> Job | None:
-    """The job row, read by its key, when the request carries a poll pass for it (poll_pass.py);
-    None without one. The pass vouches for nothing but "this row may say nothing changed"."""
+    """What decides an unchanged poll, read by the job's key, when the request carries a poll
+    pass for it (poll_pass.py); None without one. The pass vouches for nothing but "this row may
+    say nothing changed"."""
     pk = poll_pass.job_pk(request, org, job_id)
     if pk is None:
         return None
-    # Raw SQL by key: compiling the ORM's query for the job's many columns cost more than the
-    # whole rest of this answer (cProfile); the whole row, so the checked path can reuse it.
-    return next(iter(Job.objects.raw(_JOB_BY_KEY, [pk])), None)
+    # Raw SQL of a few columns: the ORM's compiling and converting of the job's many columns cost
+    # more than the whole rest of this answer (cProfile).
+    return next(iter(Job.objects.raw(_DECIDING_BY_KEY, [pk])), None)
 
 
 def _nothing_new(job: Job, seen: str | None) -> bool:
@@ -262,9 +277,11 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
     if not request.user.is_authenticated:
         return HttpResponseForbidden()
     # Nothing changed is the common answer: it must cost the same for 2,000 tasks as for 10, so it
-    # is decided on the job row alone (no tasks, no raw document, no spec).
-    organization, membership, job_obj = _get_job(request, org, job, light=True, read=passed)
-    _refresh(job_obj)
+    # is decided on the job row alone (no tasks, no raw document, no spec). When the pass's read
+    # said something did, the whole row is read at once.
+    light = passed is None
+    organization, membership, job_obj = _get_job(request, org, job, light=light)
+    refreshed = _refresh(job_obj)
     seen = request.GET.get("v")
     unchanged = seen == live_token(job_obj)
     if unchanged and _polling(job_obj):
@@ -280,9 +297,10 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
             {"job": job_obj, "oob": True},
             status=HTMX_STOP_POLLING,
         )
-    job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
-        pk=job_obj.pk
-    )
+    if light or refreshed:
+        job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
+            pk=job_obj.pk
+        )
     # Said once per status, and progress once per ANNOUNCE_STEP it climbs (never when it drops).
     heard = _heard_step(request.GET.get("a"))
     step = _progress_step(job_obj)
