@@ -391,12 +391,10 @@ else:
     }
 
 # Sessions: with Redis, read from the shared cache (written through to the database, so a Redis
-# restart logs nobody out): a page or poll then makes no session query. Without Redis the cache is a
-# database table, so the plain database engine is the cheaper of the two.
+# restart logs nobody out; accounts/sessions.py caps each cached copy's life): a page or poll then
+# makes no session query. Without Redis the cache is a database table: the database engine is cheaper.
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if REDIS_URL
-    else "django.contrib.sessions.backends.db"
+    "pixxel_dashboard.accounts.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 )
 
 # Background work: django.tasks with the database backend; run `manage.py db_worker`.
