@@ -58,11 +58,16 @@ def _get_job(
     role: str = Role.VIEWER,
     *,
     light: bool = False,
+    read: Job | None = None,
 ):
     """The org's job row: its raw Pixxel document and workflow spec (MBs for a large job) are
     not in it but in its JobDocument, read only if a graph needs the spec; `light` (the poll):
-    only what tells whether anything changed."""
+    only what tells whether anything changed. `read`: what a poll pass already read of the row,
+    used once the membership is checked and it proves to be this organization's job."""
     organization, membership = get_org_for_user(request, org, role=role)
+    if read is not None and (read.organization_id, read.pixxel_id) == (organization.pk, job_id):
+        read.organization = organization
+        return organization, membership, read
     rows = Job.objects.select_related("organization")
     if not light:
         rows = rows.select_related("submitted_by", "workflow")
@@ -88,6 +93,8 @@ def live_token(job: Job) -> str:
 # What decides an unchanged poll: the live token, whether it still polls, whether a sync is due.
 _DECIDING = (
     "id",
+    "organization",
+    "pixxel_id",
     "version",
     "sync_failures",
     "sync_stopped",
@@ -98,10 +105,10 @@ _DECIDING = (
     "pixxel_created_at",
     "created_at",
 )
-_DECIDING_COLUMNS = [str(f.column) for f in Job._meta.concrete_fields if f.name in _DECIDING]
+_DECIDING_COLUMNS = [f'"{f.column}"' for f in Job._meta.concrete_fields if f.name in _DECIDING]
 _DECIDING_BY_KEY = (
-    f"SELECT {', '.join(_DECIDING_COLUMNS)} FROM {Job._meta.db_table} "  # noqa: S608
-    f"WHERE {Job._meta.pk.column} = %s"
+    f'SELECT {", ".join(_DECIDING_COLUMNS)} FROM "{Job._meta.db_table}" '  # noqa: S608
+    f'WHERE "{Job._meta.pk.column}" = %s'
 )
 
 
@@ -117,11 +124,14 @@ def _read_on_pass(request, org: str, job_id: str) -> Job | None:
     return next(iter(Job.objects.raw(_DECIDING_BY_KEY, [pk])), None)
 
 
+def _sync_due(job: Job) -> bool:
+    """Would `refresh_if_stale` call Pixxel now?"""
+    return needs_sync(job) and next_sync_at(job) <= timezone.now()
+
+
 def _nothing_new(job: Job, seen: str | None) -> bool:
     """The page is current, the job still polls and no inline refresh is due."""
-    if not _polling(job) or seen != live_token(job):
-        return False
-    return not (needs_sync(job) and next_sync_at(job) <= timezone.now())
+    return _polling(job) and seen == live_token(job) and not _sync_due(job)
 
 
 def _seen_version(token: str | None) -> int | None:
@@ -277,11 +287,12 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
     if not request.user.is_authenticated:
         return HttpResponseForbidden()
     # Nothing changed is the common answer: it must cost the same for 2,000 tasks as for 10, so it
-    # is decided on the job row alone (no tasks, no raw document, no spec). When the pass's read
-    # said something did, the whole row is read at once.
+    # is decided on the job row alone (no tasks, no raw document, no spec). What the pass read is
+    # reused unless a sync is due (a sync needs the whole row).
+    reused = passed if passed is not None and not _sync_due(passed) else None
     light = passed is None
-    organization, membership, job_obj = _get_job(request, org, job, light=light)
-    refreshed = _refresh(job_obj)
+    organization, membership, job_obj = _get_job(request, org, job, light=light, read=reused)
+    refreshed = job_obj is not reused and _refresh(job_obj)
     seen = request.GET.get("v")
     unchanged = seen == live_token(job_obj)
     if unchanged and _polling(job_obj):
@@ -297,7 +308,7 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
             {"job": job_obj, "oob": True},
             status=HTMX_STOP_POLLING,
         )
-    if light or refreshed:
+    if light or refreshed or job_obj is reused:
         job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
             pk=job_obj.pk
         )
