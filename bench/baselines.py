@@ -78,6 +78,7 @@ THROUGHPUT_SECONDS = 5.0
 
 POLL_THROUGHPUT_TARGET = 0.7  # job poll requests/s over the bare view's (at least)
 UNCHANGED_POLL_BYTES = 200  # body of an unchanged poll (at most)
+POLL_PASS = "poll_pass"  # jobs/poll_pass.py's cookie
 FLAT_TARGET = 1.5  # biggest organization over the smallest (at most)
 ADMIN_TARGET = 0.5  # a page over the admin changelist (at most)
 SUBMIT_OVERHEAD_MS = 25.0  # a submission through the app minus the direct call (at most)
@@ -216,6 +217,13 @@ class Measured:
     http_times: list[float] = dataclasses.field(default_factory=list)
     rate: float | None = None  # requests/s over HTTP, concurrent clients
     rate_alone: float | None = None  # requests/s over HTTP, one client
+    # A poll keeps the poll pass its answers hand out, as a browser does; False: it never has one
+    # (the first poll after the pass's 30 s, or a browser that drops cookies).
+    keeps_pass: bool = True
+
+    @property
+    def is_poll(self) -> bool:
+        return self.label.startswith("poll,")
 
 
 def pages(sizes: list[Size], long_jobs: dict, admin_user) -> list[Measured]:
@@ -254,35 +262,63 @@ def pages(sizes: list[Size], long_jobs: dict, admin_user) -> list[Measured]:
         url = job.get_absolute_url()
         page = client.get(url)
         changed_poll = job_page.next_poll(page)
-        # Pixxel a second later: the running task moved on; the old poll URL now sees it.
+        # Pixxel a second after the build: the running task moved on; the old poll URL now sees
+        # it. (Not a second after now: on a busy machine the fan-out would have finished since.)
         from pixxel_dashboard.jobs.persist import save_job
         from pixxel_dashboard.pixxel.parsing import parse_job
         from pixxel_dashboard.sandbox import simulation
 
-        save_job(job.organization, parse_job(simulation.job_view(sim_job, time.time() + 1)))
+        moment = job.last_synced_at.timestamp() + 1
+        save_job(job.organization, parse_job(simulation.job_view(sim_job, moment)))
         unchanged_poll = job_page.next_poll(client.get(url))
         measured += [
             Measured(f"job page ({label})", url, owner),
             Measured(f"poll, changed ({label})", changed_poll, owner),
             Measured(f"poll, unchanged ({label})", unchanged_poll, owner),
+            Measured(
+                f"poll, unchanged, no pass ({label})", unchanged_poll, owner, keeps_pass=False
+            ),
         ]
     return measured
+
+
+def selected(measured: list[Measured], only: list[str]) -> list[Measured]:
+    """The baseline and what `--only` names (every GET without it)."""
+    if not only:
+        return measured
+    return [m for m in measured if m.label.startswith("bare") or any(o in m.label for o in only)]
+
+
+def client_key(m: Measured):
+    # Each poll its own client, as each job's poll pass has its own cookie path in a browser (the
+    # test client sends every cookie it holds, whatever its path).
+    return (m.user, m.label) if m.is_poll else m.user
 
 
 def logged_in_clients(measured: list[Measured]) -> dict:
     clients: dict = {}
     for m in measured:
-        if m.user not in clients:
-            clients[m.user] = Client()
+        key = client_key(m)
+        if key not in clients:
+            clients[key] = Client()
             if m.user is not None:
-                clients[m.user].force_login(m.user)
+                clients[key].force_login(m.user)
     return clients
+
+
+def get_in_process(clients: dict, m: Measured):
+    client = clients[client_key(m)]
+    if not m.keeps_pass:
+        client.cookies.pop(POLL_PASS, None)
+    return client.get(m.url)
 
 
 def measure_in_process(measured: list[Measured], clients: dict, runs: int) -> None:
     for m in measured:
+        if m.is_poll:
+            get_in_process(clients, m)  # the poll before it handed out its pass
         with CaptureQueriesContext(connection) as queries:
-            response = clients[m.user].get(m.url)
+            response = get_in_process(clients, m)
         m.status, m.queries, m.bytes = (
             response.status_code,
             len(queries.captured_queries),
@@ -292,7 +328,7 @@ def measure_in_process(measured: list[Measured], clients: dict, runs: int) -> No
     for _ in range(runs):  # interleaved: a busy spell slows them all alike
         for m in timed:
             start = time.perf_counter()
-            clients[m.user].get(m.url)
+            get_in_process(clients, m)
             m.times.append(time.perf_counter() - start)
 
 
@@ -303,7 +339,7 @@ class Gunicorn:
     """gunicorn with deploy/gunicorn.conf.py, DEBUG off, on this benchmark's database and a port
     of its own choosing (the production shape; the bench's URLconf adds the bare view)."""
 
-    def __init__(self, sandbox_url: str, folder: Path):
+    def __init__(self, sandbox_url: str, folder: Path, redis_url: str = ""):
         from django.conf import settings
 
         ours = ("DJANGO_", "DEBUG", "PIXXEL", "DATABASE_", "REDIS_", "SECRET_KEY", "GUNICORN_")
@@ -326,6 +362,10 @@ class Gunicorn:
             LOG_LEVEL="WARNING",
             **{name: str(value) for name, value in NO_SUBMISSION_LIMITS.items()},
         )
+        # The production option, only when asked for (--redis): the cache and the sessions in Redis.
+        self.cache = "Redis (cache and cached_db sessions)" if redis_url else "the database"
+        if redis_url:
+            env["REDIS_URL"] = redis_url
         if connection.vendor == "sqlite":
             env["SQLITE_PATH"] = db["NAME"]
         else:
@@ -382,40 +422,60 @@ class Gunicorn:
             self.process.wait()
 
 
-def start_gunicorn(sandbox_url: str, folder: Path) -> Gunicorn | None:
+def start_gunicorn(sandbox_url: str, folder: Path, redis_url: str = "") -> Gunicorn | None:
     """gunicorn, or None (the HTTP figures n/a) with the reason printed: a report goes on."""
     try:
-        return Gunicorn(sandbox_url, folder)
+        return Gunicorn(sandbox_url, folder, redis_url)
     except RuntimeError as exc:
         print(f"Not measured over HTTP: {exc}")
         return None
 
 
-def cookie_headers(clients: dict) -> dict:
-    """Each user's session as a Cookie header (the session lives in the shared database)."""
+def cookie_headers(measured: list[Measured], clients: dict) -> dict:
+    """Each measured GET's session as a Cookie header (the session lives in the shared
+    database), by label: a poll's header also carries its poll pass once an answer hands one out."""
     headers = {}
-    for user, client in clients.items():
-        cookie = client.cookies.get("sessionid")
-        headers[user] = {**PROXIED, **({"Cookie": f"sessionid={cookie.value}"} if cookie else {})}
+    for m in measured:
+        cookie = clients[client_key(m)].cookies.get("sessionid")
+        headers[m.label] = {
+            **PROXIED,
+            **({"Cookie": f"sessionid={cookie.value}"} if cookie else {}),
+        }
     return headers
+
+
+def http_get(session, url: str, header: dict, m: Measured):
+    """GET as a browser would: a poll pass handed out replaces the one `header` carried."""
+    response = session.get(url, headers=header, allow_redirects=False)
+    handed = re.search(rf"{POLL_PASS}=([^;]+)", response.headers.get("Set-Cookie", ""))
+    if handed and m.keeps_pass:
+        kept = re.sub(rf"; {POLL_PASS}=[^;]+", "", header["Cookie"])
+        header["Cookie"] = f"{kept}; {POLL_PASS}={handed[1]}"
+    return response
 
 
 def measure_over_http(measured: list[Measured], server: Gunicorn, headers: dict, runs: int) -> None:
     session = requests.Session()
     timed = [m for m in measured if m.status in (200, 204)]
     for m in timed:
-        response = session.get(server.url + m.url, headers=headers[m.user], allow_redirects=False)
+        if m.is_poll:
+            http_get(session, server.url + m.url, headers[m.label], m)  # hands out the pass
+        response = http_get(session, server.url + m.url, headers[m.label], m)
         m.http_status, m.http_bytes = response.status_code, len(response.content)
     timed = [m for m in timed if m.http_status == m.status]
     for _ in range(runs):
         for m in timed:
             start = time.perf_counter()
-            session.get(server.url + m.url, headers=headers[m.user], allow_redirects=False)
+            http_get(session, server.url + m.url, headers[m.label], m)
             m.http_times.append(time.perf_counter() - start)
 
 
 def throughput(
-    url: str, header: dict, clients: int = CONCURRENT_CLIENTS, seconds: float = THROUGHPUT_SECONDS
+    url: str,
+    header: dict,
+    m: Measured,
+    clients: int = CONCURRENT_CLIENTS,
+    seconds: float = THROUGHPUT_SECONDS,
 ) -> float:
     """Requests a second `clients` concurrent clients get answered in `seconds`."""
     counts = [0] * clients
@@ -424,8 +484,9 @@ def throughput(
 
     def client(i: int) -> None:
         session = requests.Session()
+        own = dict(header)  # each client keeps the passes it is handed, as each browser does
         while time.monotonic() < stop:
-            response = session.get(url, headers=header, allow_redirects=False)
+            response = http_get(session, url, own, m)
             if response.status_code in (200, 204):
                 counts[i] += 1
             else:
@@ -586,7 +647,12 @@ def targets(measured: list[Measured], sizes: list[Size], subs: Submissions) -> l
         return pa / pb if pa and pb else None
 
     bare = by["bare view (baseline)"]
-    for label in ("poll, changed (2,000 tasks)", "poll, unchanged (2,000 tasks)"):
+    polls = (
+        "poll, changed (2,000 tasks)",
+        "poll, unchanged (2,000 tasks)",
+        "poll, unchanged, no pass (2,000 tasks)",
+    )
+    for label in (p for p in polls if p in by):  # --only may have left some out
         m = by[label]
         value = m.rate / bare.rate if m.rate and bare.rate else None
         rows.append(
@@ -595,7 +661,8 @@ def targets(measured: list[Measured], sizes: list[Size], subs: Submissions) -> l
                 verdict(value, POLL_THROUGHPUT_TARGET, "×", True),
             )
         )
-    for label in ("poll, unchanged (2,000 tasks)", "poll, unchanged (55-task fan-out)"):
+    unchanged = ("poll, unchanged (2,000 tasks)", "poll, unchanged (55-task fan-out)")
+    for label in (u for u in unchanged if u in by):
         m = by[label]
         rows.append(
             (
@@ -611,6 +678,8 @@ def targets(measured: list[Measured], sizes: list[Size], subs: Submissions) -> l
         "project costs": "admin changelist",
     }
     for page, admin in admin_of.items():
+        if f"{page} {big}" not in by or f"{admin} {big}" not in by:
+            continue
         a, b = by[f"{page} {small}"], by[f"{page} {big}"]
         rows.append(
             (
@@ -660,7 +729,7 @@ def run(args, folder: Path) -> int:
 
     from pixxel_dashboard.sandbox.server import SandboxServer
 
-    if args.only == "submission":
+    if args.only == ["submission"]:  # the submission rows alone: no seeding, no pages
         return run_submissions_only(args, folder)
 
     sizes_wanted = QUICK_SIZES if args.quick else SIZES
@@ -671,7 +740,7 @@ def run(args, folder: Path) -> int:
         f"({connection.vendor}, {connection.settings_dict['NAME']}; {os.cpu_count()} CPUs)"
     )
     admin_user = get_user_model().objects.get(username="bench-admin")
-    measured = pages(sizes, long_jobs, admin_user)
+    measured = selected(pages(sizes, long_jobs, admin_user), args.only)
     keep_jobs_fresh()
     clients = logged_in_clients(measured)
     server_sandbox = SandboxServer(port=0, speed=0.0).start()
@@ -689,21 +758,28 @@ def run(args, folder: Path) -> int:
                 )
                 for s in sizes
             }
-            gunicorn = None if args.no_http else start_gunicorn(server_sandbox.base_url, folder)
+            gunicorn = (
+                None
+                if args.no_http
+                else start_gunicorn(server_sandbox.base_url, folder, args.redis)
+            )
             try:
                 if gunicorn:
-                    headers = cookie_headers(clients)
+                    headers = cookie_headers(measured, clients)
                     measure_over_http(measured, gunicorn, headers, args.runs)
                     for m in measured:
-                        concurrent = m.label == "bare view (baseline)" or m.label.startswith(
-                            "poll,"
-                        )
+                        concurrent = m.label == "bare view (baseline)" or m.is_poll
                         if concurrent and m.http_status in (200, 204):
+                            url, header = gunicorn.url + m.url, headers[m.label]
                             # Every worker warmed up on this URL first (templates, connections).
-                            throughput(gunicorn.url + m.url, headers[m.user], seconds=1.0)
-                            m.rate = throughput(gunicorn.url + m.url, headers[m.user])
-                            m.rate_alone = throughput(gunicorn.url + m.url, headers[m.user], 1)
-                subs = measure_submissions(server_sandbox, gunicorn, args.runs)
+                            throughput(url, header, m, seconds=1.0)
+                            m.rate = throughput(url, header, m)
+                            m.rate_alone = throughput(url, header, m, 1)
+                subs = (
+                    measure_submissions(server_sandbox, gunicorn, args.runs)
+                    if not args.only or "submission" in args.only
+                    else Submissions()
+                )
             finally:
                 if gunicorn:
                     gunicorn.stop()
@@ -714,7 +790,8 @@ def run(args, folder: Path) -> int:
     print(
         f"p50/p95 of {args.runs} runs, interleaved. In process: Django's test client (server time, "
         f"no network). HTTP: gunicorn (deploy/gunicorn.conf.py, DEBUG off, workers: "
-        f"{gunicorn.workers if gunicorn else '-'}), one client, sequential; bytes = body."
+        f"{gunicorn.workers if gunicorn else '-'}, cache: {gunicorn.cache if gunicorn else '-'}), "
+        "one client, sequential; bytes = body. Polls keep the poll pass their answers hand out."
     )
     print_table(measured)
     print()
@@ -805,7 +882,20 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="in process only (no gunicorn)")
     parser.add_argument("--no-explain", action="store_true", help="accepted, as history.py does")
     parser.add_argument(
-        "--only", choices=["submission"], help="only these rows (no seeding, no pages)"
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only the GETs whose label contains TEXT (repeatable; e.g. 'poll', 'history plain', "
+        "'admin changelist'; 'submission' for the submissions; 'submission' alone: those rows and "
+        "their baseline only, without seeding or pages), beside the bare view",
+    )
+    parser.add_argument(
+        "--redis",
+        default="",
+        metavar="URL",
+        help="gunicorn's REDIS_URL (e.g. redis://127.0.0.1:6379/7): the production option, cache "
+        "and sessions in Redis; without it, the database cache and sessions (the default install)",
     )
     args = parser.parse_args()
 

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -217,7 +218,7 @@ CONNECTION = "settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES[
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "0 True"),
+        ({}, "60 True"),  # SQLite too: opening its file costs more than a small page's queries
         ({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/pd"}, "60 True"),
         (
             {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/pd", "DATABASE_CONN_MAX_AGE": "0"},
@@ -338,3 +339,69 @@ def test_error_reports_hide_passwords_inside_the_database_and_redis_urls():
     assert result.returncode == 0, result.stderr
     assert "db.example.com" in result.stdout  # the report still says which database
     assert "s3cret" not in result.stdout
+
+
+def test_sessions_are_read_from_the_cache_only_when_redis_holds_it():
+    show = "from django.conf import settings; print(settings.SESSION_ENGINE)"
+    with_redis = run_manage("shell", "-c", show, REDIS_URL="redis://127.0.0.1:6379/7")
+    without = run_manage("shell", "-c", show)
+    assert last_line(with_redis) == "pixxel_dashboard.accounts.sessions"
+    # Without Redis the cache is a database table: reading it first would cost a query more.
+    assert last_line(without) == "django.contrib.sessions.backends.db"
+
+
+REDIS_7 = "redis://127.0.0.1:6379/7"
+SESSIONS_IN_REDIS = {
+    "CACHES": {
+        "default": {
+            "BACKEND": "pixxel_dashboard.core.cache.ForgivingRedisCache",
+            "LOCATION": REDIS_7,
+        }
+    },
+    "SESSION_ENGINE": "pixxel_dashboard.accounts.sessions",
+}
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+def test_with_redis_a_page_reads_no_session_row_and_a_flushed_redis_logs_nobody_out(
+    acme, alice, client, django_assert_max_num_queries
+):
+    from django.core.cache import cache
+
+    with override_settings(**SESSIONS_IN_REDIS):
+        client.force_login(alice)
+        client.get("/o/acme/jobs/")  # the session's first request may write to it
+        with django_assert_max_num_queries(20) as queries:
+            assert client.get("/o/acme/jobs/").status_code == 200
+        assert not [q for q in queries if "django_session" in q["sql"]]
+        cache.clear()  # Redis restarted empty: the session is still in the database
+        assert client.get("/o/acme/jobs/").status_code == 200
+        cache.clear()
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+def test_a_logout_while_redis_fails_leaves_a_cached_session_minutes_not_weeks(
+    acme, alice, client, monkeypatch
+):
+    import redis
+    from django.core.cache import cache
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from pixxel_dashboard.accounts.sessions import CACHED_SECONDS
+
+    with override_settings(**SESSIONS_IN_REDIS):
+        client.force_login(alice)
+        client.get("/o/acme/jobs/")
+        key = client.cookies["sessionid"].value
+        stored = redis.Redis.from_url(REDIS_7).keys(f"*{key}*")
+        assert stored and 0 < redis.Redis.from_url(REDIS_7).ttl(stored[0]) <= CACHED_SECONDS
+
+        def unreachable(*args, **kwargs):
+            raise RedisConnectionError("Redis is down")
+
+        monkeypatch.setattr(cache, "delete", unreachable)
+        assert client.post("/accounts/logout/").status_code == 302  # not an error page
+        # The copy Redis kept expires within CACHED_SECONDS, not with the session's two weeks.
+        assert 0 < redis.Redis.from_url(REDIS_7).ttl(stored[0]) <= CACHED_SECONDS
+        monkeypatch.undo()
+        cache.clear()

@@ -34,9 +34,9 @@ from pixxel_dashboard.keys.services import client_for_organization
 from pixxel_dashboard.pixxel import PixxelError
 from pixxel_dashboard.pixxel.client import opens_download
 
-from . import dependencies, detail
+from . import dependencies, detail, poll_pass
 from .models import Job, JobValidationError, Status, Task
-from .sync import refresh_if_stale, sync_interval
+from .sync import needs_sync, next_sync_at, refresh_if_stale, sync_interval
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,23 @@ VIEW_PARAMS = ("log_q", "p", "band")
 ANNOUNCE_STEP = 10
 
 
-def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER, *, light: bool = False):
+def _get_job(
+    request,
+    org: str,
+    job_id: str,
+    role: str = Role.VIEWER,
+    *,
+    light: bool = False,
+    read: Job | None = None,
+):
     """The org's job row: its raw Pixxel document and workflow spec (MBs for a large job) are
     not in it but in its JobDocument, read only if a graph needs the spec; `light` (the poll):
-    only what tells whether anything changed."""
+    only what tells whether anything changed. `read`: what a poll pass already read of the row,
+    used once the membership is checked and it proves to be this organization's job."""
     organization, membership = get_org_for_user(request, org, role=role)
+    if read is not None and (read.organization_id, read.pixxel_id) == (organization.pk, job_id):
+        read.organization = organization
+        return organization, membership, read
     rows = Job.objects.select_related("organization")
     if not light:
         rows = rows.select_related("submitted_by", "workflow")
@@ -63,17 +75,63 @@ def _get_job(request, org: str, job_id: str, role: str = Role.VIEWER, *, light: 
     return organization, membership, job
 
 
-def _refresh(job: Job) -> None:
+def _refresh(job: Job) -> bool:
+    """True if Pixxel was asked (the stored row may have changed)."""
     # A failed refresh must never break the page: it shows what is stored, and says how old it is.
     try:
-        refresh_if_stale(job)
+        return refresh_if_stale(job)
     except Exception:
         logger.exception("inline refresh of job %s failed", job.pk)
+        return True
 
 
 def live_token(job: Job) -> str:
     """What the page has: changes with content (version) and with the sync note (failures)."""
     return f"{job.version}.{job.sync_failures}.{int(job.sync_stopped)}"
+
+
+# What decides an unchanged poll: the live token, whether it still polls, whether a sync is due.
+_DECIDING = (
+    "id",
+    "organization",
+    "pixxel_id",
+    "version",
+    "sync_failures",
+    "sync_stopped",
+    "status",
+    "status_raw",
+    "last_synced_at",
+    "sync_claimed_at",
+    "pixxel_created_at",
+    "created_at",
+)
+_DECIDING_COLUMNS = [f'"{f.column}"' for f in Job._meta.concrete_fields if f.name in _DECIDING]
+_DECIDING_BY_KEY = (
+    f'SELECT {", ".join(_DECIDING_COLUMNS)} FROM "{Job._meta.db_table}" '  # noqa: S608
+    f'WHERE "{Job._meta.pk.column}" = %s'
+)
+
+
+def _read_on_pass(request, org: str, job_id: str) -> Job | None:
+    """What decides an unchanged poll, read by the job's key, when the request carries a poll
+    pass for it (poll_pass.py); None without one. The pass vouches for nothing but "this row may
+    say nothing changed"."""
+    pk = poll_pass.job_pk(request, org, job_id)
+    if pk is None:
+        return None
+    # Raw SQL of a few columns: the ORM's compiling and converting of the job's many columns cost
+    # more than the whole rest of this answer (cProfile).
+    return next(iter(Job.objects.raw(_DECIDING_BY_KEY, [pk])), None)
+
+
+def _sync_due(job: Job) -> bool:
+    """Would `refresh_if_stale` call Pixxel now?"""
+    return needs_sync(job) and next_sync_at(job) <= timezone.now()
+
+
+def _nothing_new(job: Job, seen: str | None) -> bool:
+    """The page is current, the job still polls and no inline refresh is due."""
+    return _polling(job) and seen == live_token(job) and not _sync_due(job)
 
 
 def _seen_version(token: str | None) -> int | None:
@@ -212,22 +270,35 @@ def _context(
 def job_detail(request: HtmxHttpRequest, org: str, job: str):
     organization, membership, job_obj = _get_job(request, org, job)
     _refresh(job_obj)
-    return render(request, TEMPLATE, _context(request, organization, membership, job_obj))
+    response = render(request, TEMPLATE, _context(request, organization, membership, job_obj))
+    if _polling(job_obj):
+        poll_pass.attach(request, response, job_obj)
+    return response
 
 
 @require_GET
 @never_cache
 def job_poll(request: HtmxHttpRequest, org: str, job: str):
+    # Most polls find nothing new: with a pass that is the one read of the job row by its key,
+    # no session, user or membership; every other answer goes the full, checked path below.
+    passed = _read_on_pass(request, org, job)
+    if passed is not None and _nothing_new(passed, request.GET.get("v")):
+        return HttpResponse(status=204)
     if not request.user.is_authenticated:
         return HttpResponseForbidden()
     # Nothing changed is the common answer: it must cost the same for 2,000 tasks as for 10, so it
-    # is decided on the job row alone (no tasks, no raw document, no spec).
-    organization, membership, job_obj = _get_job(request, org, job, light=True)
-    _refresh(job_obj)
+    # is decided on the job row alone (no tasks, no raw document, no spec). What the pass read is
+    # reused unless a sync is due (a sync needs the whole row).
+    reused = passed if passed is not None and not _sync_due(passed) else None
+    light = passed is None
+    organization, membership, job_obj = _get_job(request, org, job, light=light, read=reused)
+    refreshed = job_obj is not reused and _refresh(job_obj)
     seen = request.GET.get("v")
     unchanged = seen == live_token(job_obj)
     if unchanged and _polling(job_obj):
-        return HttpResponse(status=204)
+        response = HttpResponse(status=204)
+        poll_pass.attach(request, response, job_obj)
+        return response
     if unchanged:
         # Ended, and the page already shows the end: stop polling, with a poller that has no
         # trigger left.
@@ -237,9 +308,10 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
             {"job": job_obj, "oob": True},
             status=HTMX_STOP_POLLING,
         )
-    job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
-        pk=job_obj.pk
-    )
+    if light or refreshed or job_obj is reused:
+        job_obj = Job.objects.select_related("organization", "submitted_by", "workflow").get(
+            pk=job_obj.pk
+        )
     # Said once per status, and progress once per ANNOUNCE_STEP it climbs (never when it drops).
     heard = _heard_step(request.GET.get("a"))
     step = _progress_step(job_obj)
@@ -258,8 +330,11 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
             r for r in context["page"].rows if r.task.changed_in > seen_version
         ]
     # 286 tells htmx to stop polling once these last fragments are in.
-    status = 200 if _polling(job_obj) else HTMX_STOP_POLLING
-    return render(request, TEMPLATE + "#live", context, status=status)
+    if not _polling(job_obj):
+        return render(request, TEMPLATE + "#live", context, status=HTMX_STOP_POLLING)
+    response = render(request, TEMPLATE + "#live", context)
+    poll_pass.attach(request, response, job_obj)
+    return response
 
 
 @login_required

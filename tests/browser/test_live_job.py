@@ -96,3 +96,27 @@ def test_polling_pauses_while_the_tab_is_hidden_and_resumes_at_once(
     # Coming back polls at once (within a second), not after the interval.
     with page.expect_request(is_poll, timeout=1_000):
         set_hidden(False)
+
+
+def test_the_browser_keeps_the_poll_pass_for_the_jobs_poll_alone(
+    live_server, page: Page, acme, alice, pixxel
+):
+    from pixxel_dashboard.jobs import poll_pass
+    from pixxel_dashboard.sandbox.ids import PROJECT_URBAN, WF_SLOW
+
+    job = submit(acme, alice, pixxel, WF_SLOW, PROJECT_URBAN)  # runs for most of an hour
+    log_in(page, live_server.url, "alice")
+    page.clock.install()
+    page.goto(live_server.url + job.get_absolute_url())
+    passes = [c for c in page.context.cookies() if c["name"] == poll_pass.COOKIE_NAME]
+    assert len(passes) == 1
+    assert passes[0]["path"] == poll_pass.poll_path("acme", job.pixxel_id)
+    assert passes[0]["httpOnly"] is True
+    # The poll carries it (and finds nothing new); the page itself does not.
+    with page.expect_response(is_poll) as polled:
+        page.clock.run_for(3_000)
+    assert polled.value.status == 204
+    assert "poll_pass=" in (polled.value.request.header_value("cookie") or "")
+    with page.expect_request(lambda r: r.url.endswith(job.get_absolute_url())) as reloaded:
+        page.reload()
+    assert "poll_pass=" not in (reloaded.value.header_value("cookie") or "")
