@@ -1,14 +1,14 @@
 """Budget alerts: one email to the owners and admins per crossing of 80 % / 100 % of a project's
 monthly budget, by spend and by forecast, sent by the task worker, never twice."""
 
-import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -21,6 +21,9 @@ from pixxel_dashboard.jobs.models import Job, Project
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.pixxel import parsing
 from tests.conftest import make_user
+from tests.plugins.worker import at_once, run_worker
+
+pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
 
 
 class EndOfMonth:
@@ -43,14 +46,6 @@ class EndOfMonth:
 @pytest.fixture(autouse=True)
 def end_of_month(monkeypatch):
     monkeypatch.setattr(month, "timezone", EndOfMonth())
-
-
-@pytest.fixture(autouse=True)
-def keep_test_connection(monkeypatch):
-    # The worker closes "old" connections between tasks; the test's transaction lives on one.
-    from django_tasks_db.management.commands import db_worker
-
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
 
 @pytest.fixture
@@ -79,11 +74,6 @@ def report(org, project, job_id, *, status="running", cost=None, estimate=None, 
         estimated_cost=None if estimate is None else Decimal(estimate),
     )
     return job
-
-
-def run_worker() -> None:
-    """One pass of the real worker over every task that is due."""
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def alert_emails(to: str) -> list:
@@ -252,24 +242,7 @@ def test_two_workers_saving_at_once_claim_each_crossing_once(acme, alice, adam):
     first_day = EndOfMonth().at.replace(day=1, hour=0, minute=0, second=30)
     Job.objects.filter(pixxel_id="b").update(created_at=first_day)
     rollups.rebuild(acme)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def worker(job_id):
-        try:
-            barrier.wait()
-            report(acme, farmland, job_id, cost=45, progress=50)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(job_id,)) for job_id in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(*(partial(report, acme, farmland, job_id, cost=45, progress=50) for job_id in "ab"))
     # 90 %: whichever saved second saw the first's committed credits (the budget row's lock).
     assert claimed() == {("spend", 80), ("forecast", 80)}
     assert DBTaskResult.objects.filter(task_path=send_budget_alerts.module_path).count() == 1
@@ -286,22 +259,7 @@ def test_concurrent_checks_of_the_same_crossing_claim_it_once(acme, alice, adam)
     report(acme, farmland, "a", cost=90, progress=90)
     BudgetAlert.objects.all().delete()  # as if the crossing had not been seen yet
     DBTaskResult.objects.all().delete()
-    barrier = threading.Barrier(4)
-    won: list[list[int]] = []
-
-    def worker():
-        try:
-            with transaction.atomic():
-                barrier.wait()
-                won.append(alerts.check_project(acme, farmland.pk))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    won = at_once(*[partial(alerts.check_project, acme, farmland.pk)] * 4, in_transaction=True)
     assert sorted(len(ids) for ids in won) == [0, 0, 0, 2]
     run_worker()
     assert len(alert_emails("alice@example.com")) == 1

@@ -1,15 +1,14 @@
 """Job emails: when a job ends, the member who submitted it (and its followers) get one email each,
 as their settings say, sent by the task worker, never twice."""
 
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core import mail, signing
-from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -25,19 +24,9 @@ from pixxel_dashboard.notifications.unsubscribe import make_token
 from pixxel_dashboard.pixxel import parsing
 from pixxel_dashboard.sandbox import ids
 from tests.conftest import make_user
+from tests.plugins.worker import at_once, run_worker
 
-
-@pytest.fixture(autouse=True)
-def keep_test_connection(monkeypatch):
-    # The worker closes "old" connections between tasks; the test's transaction lives on one.
-    from django_tasks_db.management.commands import db_worker
-
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-
-
-def run_worker() -> None:
-    """One pass of the real worker over every task that is due."""
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
 
 
 def report(org, job_id, status, *, by=None, source=Source.SUBMITTED, cost=None, **extra):
@@ -383,24 +372,7 @@ def _skip_unless_postgresql():
 def test_two_workers_saving_the_same_end_at_once_send_one_email(acme, bob):
     _skip_unless_postgresql()
     report(acme, "j", "running", by=bob)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def worker():
-        try:
-            barrier.wait()
-            report(acme, "j", "failed", by=bob, progress=100)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(*[partial(report, acme, "j", "failed", by=bob, progress=100)] * 2)
     assert JobEmail.objects.count() == 1
     assert DBTaskResult.objects.filter(task_path=send_job_emails.module_path).count() == 1
     run_worker()
@@ -413,22 +385,8 @@ def test_concurrent_claims_of_the_same_email_make_one_row(acme, bob):
     job = report(acme, "j", "failed", by=bob)
     JobEmail.objects.all().delete()  # as if the end had not been seen yet
     DBTaskResult.objects.all().delete()
-    barrier = threading.Barrier(4)
-    won: list[list[int]] = []
-
-    def worker():
-        try:
-            with transaction.atomic():
-                barrier.wait()
-                won.append(emails.claim_job_emails(Job, job=job, previous_status="running"))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    claim = partial(emails.claim_job_emails, Job, job=job, previous_status="running")
+    won = at_once(*[claim] * 4, in_transaction=True)
     assert sorted(len(claimed) for claimed in won) == [0, 0, 0, 1]
     run_worker()
     assert len(emails_to(bob)) == 1
@@ -440,21 +398,7 @@ def test_two_workers_running_the_same_task_at_once_send_it_once(acme, bob):
     end(acme, "j", "failed", by=bob)
     email_ids = list(JobEmail.objects.values_list("pk", flat=True))
     assert len(email_ids) == 1
-    barrier = threading.Barrier(3)
-    sent: list[int] = []
-
-    def worker():
-        try:
-            barrier.wait()
-            sent.append(send_job_emails.call(email_ids))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    sent = at_once(*[partial(send_job_emails.call, email_ids)] * 3)
     assert sorted(sent) == [0, 0, 1]
     assert len(emails_to(bob)) == 1
 

@@ -4,26 +4,17 @@ organization's endpoints; the secret is shown once; members are refused (403).""
 import re
 
 import pytest
-from django.core.management import call_command
 
 from pixxel_dashboard.accounts.models import AuditEvent
 from pixxel_dashboard.keys import crypto
 from pixxel_dashboard.webhooks import delivery, services
 from pixxel_dashboard.webhooks.models import Delivery, Endpoint
+from tests.plugins.worker import run_worker
+
+pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
 
 PAGE = "/o/acme/settings/webhooks/"
 EVENTS = ["job.succeeded", "job.failed"]
-
-
-@pytest.fixture(autouse=True)
-def keep_test_connection(monkeypatch):
-    from django_tasks_db.management.commands import db_worker
-
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-
-
-def run_worker() -> None:
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def add(client, url="https://hooks.example.com/pixxel", events=EVENTS, **extra):

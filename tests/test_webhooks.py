@@ -8,12 +8,13 @@ import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from pixxel_dashboard.costs.budgets import set_budget
@@ -24,6 +25,9 @@ from pixxel_dashboard.webhooks import delivery
 from pixxel_dashboard.webhooks.delivery import deliver
 from pixxel_dashboard.webhooks.models import Attempt, Delivery, Endpoint
 from pixxel_dashboard.webhooks.outbound import RefusedAddress, vetted_addresses, why_refused
+from tests.plugins.worker import at_once, run_worker
+
+pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -44,19 +48,6 @@ def clock(monkeypatch):
     fake = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     monkeypatch.setattr(delivery, "clock", fake)
     return fake
-
-
-@pytest.fixture(autouse=True)
-def keep_test_connection(monkeypatch):
-    # The worker closes "old" connections between tasks; the test's transaction lives on one.
-    from django_tasks_db.management.commands import db_worker
-
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-
-
-def run_worker() -> None:
-    """One pass of the real worker over every task that is due."""
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
 def report(org, job_id, status, *, cost=None, estimate=None, project=None, **local):
@@ -374,24 +365,7 @@ def test_two_workers_saving_the_same_end_at_once_deliver_it_once(acme, alice, re
 
     services.create_endpoint(acme, alice, receiver.url, "", ["job.succeeded"])
     report(acme, "job-1", "running")
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def worker():
-        try:
-            barrier.wait()
-            report(acme, "job-1", "succeeded", cost=40)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(*[partial(report, acme, "job-1", "succeeded", cost=40)] * 2)
     assert Delivery.objects.count() == 1
     assert DBTaskResult.objects.filter(task_path=deliver.module_path).count() == 1
     run_worker()
@@ -405,22 +379,8 @@ def test_concurrent_claims_of_one_event_insert_one_delivery(acme, alice, receive
     from pixxel_dashboard.webhooks import services
 
     endpoint, _ = services.create_endpoint(acme, alice, receiver.url, "", ["job.failed"])
-    barrier = threading.Barrier(4)
-    won: list[list[int]] = []
-
-    def worker():
-        try:
-            with transaction.atomic():
-                barrier.wait()
-                won.append(delivery.claim([endpoint], "job.failed", "job.failed:1", acme, {}))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    claim = partial(delivery.claim, [endpoint], "job.failed", "job.failed:1", acme, {})
+    won = at_once(*[claim] * 4, in_transaction=True)
     assert sorted(len(ids) for ids in won) == [0, 0, 0, 1]
     assert Delivery.objects.count() == 1
 
