@@ -211,3 +211,20 @@ def record_event(organization, actor, action: str, target: str = "", **details) 
         target=str(target)[:200],
         details=details,
     )
+
+
+def mail_addresses(organization, roles) -> list[str]:
+    """The addresses of the organization's members with one of `roles` who can receive mail:
+    active, with an address they have confirmed (never another organization's people)."""
+    addresses = (
+        Membership.objects.filter(
+            organization=organization,
+            role__in=roles,
+            user__is_active=True,
+            user__email_verification__isnull=True,
+        )
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+    return list(dict.fromkeys(addresses))

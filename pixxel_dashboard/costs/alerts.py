@@ -31,7 +31,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from pixxel_dashboard.accounts.models import Membership, Role, one_line
+from pixxel_dashboard.accounts.models import Role, mail_addresses, one_line
 
 from . import events, month
 from .models import MEASURES, BudgetAlert, ProjectBudget
@@ -205,7 +205,7 @@ def send_budget_alerts(alert_ids: list[int]) -> int:
         return 0
     organization, project = ours[0].organization, ours[0].project
     position = month.month_position(organization, project.pk)
-    recipients = alert_recipients(organization)
+    recipients = mail_addresses(organization, ALERT_ROLES)
     if not recipients:
         return 0
     amounts: dict[str, Decimal] = {
@@ -249,23 +249,6 @@ def send_budget_alerts(alert_ids: list[int]) -> int:
 
 def _mailer():
     return mailers.default
-
-
-def alert_recipients(organization) -> list[str]:
-    """The addresses of the organization's owners and admins who can receive mail: active, with
-    an address they have confirmed (never another organization's people)."""
-    addresses = (
-        Membership.objects.filter(
-            organization=organization,
-            role__in=ALERT_ROLES,
-            user__is_active=True,
-            user__email_verification__isnull=True,
-        )
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-    return list(dict.fromkeys(addresses))
 
 
 def project_costs_link(organization, project) -> str:

@@ -42,7 +42,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from pixxel_dashboard.accounts.models import Membership, Role, one_line
+from pixxel_dashboard.accounts.models import Role, mail_addresses, one_line
 from pixxel_dashboard.jobs.models import Job, Source, Status
 from pixxel_dashboard.keys import crypto
 from pixxel_dashboard.keys.errors import KeyUnreadable
@@ -416,25 +416,9 @@ def _record(delivery: Delivery, now: datetime, outcome: Outcome, last: bool) -> 
         _tell_owners_it_was_disabled(endpoint)
 
 
-def owner_addresses(organization) -> list[str]:
-    """The organization's owners who can receive mail (active, address confirmed)."""
-    addresses = (
-        Membership.objects.filter(
-            organization=organization,
-            role=Role.OWNER,
-            user__is_active=True,
-            user__email_verification__isnull=True,
-        )
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-    return list(dict.fromkeys(addresses))
-
-
 def _tell_owners_it_was_disabled(endpoint: Endpoint) -> None:
     organization = endpoint.organization
-    recipients = owner_addresses(organization)
+    recipients = mail_addresses(organization, (Role.OWNER,))
     if not recipients:
         return
     subject = one_line(f"Webhook disabled after 24 hours of failures: {endpoint}")
