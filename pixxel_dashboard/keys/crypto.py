@@ -14,6 +14,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from .errors import KeyUnreadable
@@ -67,3 +68,20 @@ def reencrypt(token: str) -> str:
         return fernet().rotate(token.encode()).decode()
     except (InvalidToken, ValueError):
         raise KeyUnreadable() from None
+
+
+def reencrypt_rows(rows, describe) -> tuple[int, list[str]]:
+    """Re-encrypt the `secret_encrypted` of every row of the queryset under the first key, locked
+    and in one transaction (a rotation's step 2); returns how many, and `describe(row)` of each
+    row no configured key can read."""
+    done, unreadable = 0, []
+    with transaction.atomic():
+        for row in rows.select_for_update():
+            try:
+                row.secret_encrypted = reencrypt(row.secret_encrypted)
+            except KeyUnreadable:
+                unreadable.append(describe(row))
+                continue
+            row.save(update_fields=["secret_encrypted"])
+            done += 1
+    return done, unreadable

@@ -1,8 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from pixxel_dashboard.keys.crypto import reencrypt
-from pixxel_dashboard.keys.errors import KeyUnreadable
+from pixxel_dashboard.keys.crypto import reencrypt_rows
 from pixxel_dashboard.keys.models import ApiKey
 
 
@@ -13,16 +11,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        done, unreadable = 0, []
-        with transaction.atomic():
-            for key in ApiKey.objects.select_for_update().select_related("organization"):
-                try:
-                    key.secret_encrypted = reencrypt(key.secret_encrypted)
-                except KeyUnreadable:
-                    unreadable.append(f"{key.organization.slug}: {key.label} ({key.masked})")
-                    continue
-                key.save(update_fields=["secret_encrypted"])
-                done += 1
+        done, unreadable = reencrypt_rows(
+            ApiKey.objects.select_related("organization"),
+            lambda key: f"{key.organization.slug}: {key.label} ({key.masked})",
+        )
         self.stdout.write(f"Re-encrypted {done} API key{'s' if done != 1 else ''}.")
         if unreadable:
             raise CommandError(

@@ -1,8 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from pixxel_dashboard.keys.crypto import reencrypt
-from pixxel_dashboard.keys.errors import KeyUnreadable
+from pixxel_dashboard.keys.crypto import reencrypt_rows
 from pixxel_dashboard.webhooks.models import Endpoint
 
 
@@ -13,16 +11,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        done, unreadable = 0, []
-        with transaction.atomic():
-            for endpoint in Endpoint.objects.select_for_update().select_related("organization"):
-                try:
-                    endpoint.secret_encrypted = reencrypt(endpoint.secret_encrypted)
-                except KeyUnreadable:
-                    unreadable.append(f"{endpoint.organization.slug}: {endpoint.url}")
-                    continue
-                endpoint.save(update_fields=["secret_encrypted"])
-                done += 1
+        done, unreadable = reencrypt_rows(
+            Endpoint.objects.select_related("organization"),
+            lambda endpoint: f"{endpoint.organization.slug}: {endpoint.url}",
+        )
         self.stdout.write(f"Re-encrypted {done} webhook secret{'s' if done != 1 else ''}.")
         if unreadable:
             raise CommandError(
