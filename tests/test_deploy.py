@@ -409,7 +409,7 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
         copy = tmp_path / unit.name.replace("@.service", "@1.service")
         copy.write_text(text)
         units.append(str(copy))
-    assert len(units) == 5
+    assert len(units) == 7
     result = subprocess.run(
         [analyze, "verify", "--man=no", *units],
         capture_output=True,
@@ -419,6 +419,13 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
     )
     # Unknown keys and bad values are only warnings to systemd: any output is a failure here.
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_the_resume_timer_sweeps_lost_syncs_every_five_minutes():
+    timer = (DEPLOY / "systemd" / "pixxel-dashboard-resume.timer").read_text()
+    assert re.search(r"^OnUnitActiveSec=5min$", timer, flags=re.MULTILINE)
+    service = (DEPLOY / "systemd" / "pixxel-dashboard-resume.service").read_text()
+    assert "manage.py resume_stalled_syncs" in service
 
 
 def test_the_prune_timer_starts_the_prune_service_daily():

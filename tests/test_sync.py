@@ -16,19 +16,9 @@ from pixxel_dashboard.jobs.sync import schedule_sync, sync_interval, sync_job, s
 from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.sandbox.ids import PROJECT_COASTAL, WF_FANOUT
 from tests.plugins.jobs import JOB_ROUTE, age_claim, mark_synced, poll_url, submit
+from tests.plugins.worker import run_worker
 
-
-@pytest.fixture(autouse=True)
-def keep_test_connection(monkeypatch):
-    # The worker closes "old" connections between tasks; the test's transaction lives on one.
-    from django_tasks_db.management.commands import db_worker
-
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-
-
-def run_worker() -> None:
-    """One pass of the real worker over every task that is due."""
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
 
 
 def make_pending_due() -> None:
@@ -279,3 +269,44 @@ def test_a_sooner_sync_queued_beside_a_later_one_still_leaves_one_chain(
 
     assert DBTaskResult.objects.filter(status="READY").count() == 1
     assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2
+
+
+def test_a_chain_whose_queued_run_was_lost_with_its_worker_is_resumed(
+    acme, alice, pixxel, sandbox, capsys
+):
+    job = submit(acme, alice, pixxel)
+    schedule_sync(job)
+    # A worker takes the run and is killed before its claim commits: the task row says RUNNING
+    # for ever, the job still names the run, and nothing else is queued.
+    DBTaskResult.objects.filter(status="READY").update(status="RUNNING")
+    Job.objects.filter(pk=job.pk).update(
+        sync_scheduled_for=timezone.now() - sync.STALLED_AFTER - timedelta(seconds=5)
+    )
+    schedule_sync(job)  # a later submission's or import's request does not queue over the mark
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+    call_command("resume_stalled_syncs")
+    assert capsys.readouterr().out == "Resumed 1 job sync.\n"
+    assert sync.resume_stalled_syncs() == 0  # one new chain, not one per sweep
+    for _ in range(20):
+        sandbox.advance(10)
+        age_claim(job)
+        make_pending_due()
+        run_worker()
+        job.refresh_from_db()
+        if job.is_terminal:
+            break
+    assert job.status == "succeeded"
+
+
+def test_a_run_that_is_only_late_is_not_queued_twice(acme, alice, pixxel, sandbox):
+    job = submit(acme, alice, pixxel)
+    schedule_sync(job)
+    # The workers are far behind: the run waits in the queue, past its time.
+    late = timezone.now() - sync.STALLED_AFTER * 5
+    Job.objects.filter(pk=job.pk).update(sync_scheduled_for=late)
+    DBTaskResult.objects.filter(status="READY").update(
+        args_kwargs={"args": [job.pk, late.isoformat()], "kwargs": {}}
+    )
+    assert sync.resume_stalled_syncs() == 0
+    assert DBTaskResult.objects.filter(status="READY").count() == 1

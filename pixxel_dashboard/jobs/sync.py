@@ -306,3 +306,46 @@ def _settle(job: Job, rows, bookkeeping: dict, successor, run_after: datetime) -
     later = next_sync_at(job)
     if later > run_after + timedelta(seconds=1):  # failures back off: the next run waits
         queued.update(run_after=later)
+
+
+# A run whose time is this far past and that is no longer waiting in the queue was taken by a
+# worker that died before its claim committed (the claim commits within moments of the take).
+STALLED_AFTER = timedelta(minutes=1)
+
+
+def resume_stalled_syncs(now: datetime | None = None) -> int:
+    """Queue a new run for every job whose sync chain was lost; returns how many.
+
+    A worker killed between taking a job's queued run and committing its claim leaves the job
+    naming a run that will never come (`sync_scheduled_for` in the past, nothing waiting), and
+    `schedule_sync` will not queue over a named run. Run every few minutes (deploy/'s timer). A
+    run queued here while the lost one was only late is harmless: only the run the job names
+    carries the chain on, and the claim still allows one upstream call per interval.
+    """
+    now = now or timezone.now()
+    named = dict(
+        Job.objects.filter(
+            sync_stopped=False, sync_scheduled_for__lt=now - STALLED_AFTER
+        ).values_list("pk", "sync_scheduled_for")
+    )
+    if not named:
+        return 0
+    waiting = {
+        tuple(args_kwargs["args"][:2])
+        for args_kwargs in DBTaskResult.objects.filter(
+            task_path=sync_job_task.module_path, status=TaskResultStatus.READY
+        ).values_list("args_kwargs", flat=True)
+    }
+    resumed = 0
+    for pk, mark in named.items():
+        if mark is None or (pk, mark.isoformat()) in waiting:
+            continue  # late (the workers are behind), not lost
+        with transaction.atomic():
+            if Job.objects.filter(pk=pk, sync_scheduled_for=mark).update(sync_scheduled_for=now):
+                _enqueue(pk, now)
+                resumed += 1
+    if resumed:
+        logger.warning(
+            "resumed the background sync of %d job(s) whose queued run was lost", resumed
+        )
+    return resumed
