@@ -21,7 +21,7 @@ from pixxel_dashboard.costs.budgets import set_budget
 from pixxel_dashboard.jobs.models import Project, Source
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.pixxel import parsing
-from pixxel_dashboard.webhooks import delivery
+from pixxel_dashboard.webhooks import delivery, services
 from pixxel_dashboard.webhooks.delivery import deliver
 from pixxel_dashboard.webhooks.models import Attempt, Delivery, Endpoint
 from pixxel_dashboard.webhooks.outbound import RefusedAddress, vetted_addresses, why_refused
@@ -268,7 +268,19 @@ def test_an_endpoint_failing_for_24_hours_is_disabled_and_its_owners_emailed_onc
     sent = len(receiver.requests)
     clock.advance(hours=1)
     assert deliver.call(second.pk) == "nothing due"
+    run_worker()  # the retries already queued find nothing due either: the series has stopped
     assert len(receiver.requests) == sent and len(mail.outbox) == 1
+    # Mended and enabled again: what it was still owed goes at once (the first delivery's 24
+    # hours were over: it is failed for good, and Redeliver is there for it).
+    receiver.answers = [200] * 10
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_enabled(hook, alice, True)
+    run_worker()
+    assert len(receiver.requests) == sent + 1
+    assert receiver.requests[-1].headers["Pixxel-Dashboard-Delivery"] == str(second.public_id)
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (first.state, second.state) == ("failed", "delivered")
 
 
 def test_a_success_in_between_resets_the_24_hours(

@@ -235,14 +235,26 @@ def send_test_event(endpoint: Endpoint) -> int:
 
 def redeliver(delivery: Delivery) -> None:
     """Send it again now (the same id and body), with a new 24-hour series of retries."""
-    Delivery.objects.filter(pk=delivery.pk).update(
+    _send_again_now(Delivery.objects.filter(pk=delivery.pk))
+
+
+def resume_pending(endpoint: Endpoint) -> None:
+    """An endpoint enabled again: the deliveries it was still owed when it stopped go now (its
+    retries stopped with it), each with a new 24-hour series."""
+    _send_again_now(Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING))
+
+
+def _send_again_now(deliveries) -> None:
+    ids = list(deliveries.values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=ids).update(
         state=DeliveryState.PENDING,
         next_attempt_at=clock.now(),
         series_started_at=None,
         series_attempts=0,
         delivered_at=None,
     )
-    transaction.on_commit(lambda: _enqueue_all([delivery.pk]))
+    if ids:
+        transaction.on_commit(lambda: _enqueue_all(ids))
 
 
 # --- sending --------------------------------------------------------------------------------

@@ -33,10 +33,12 @@ def create_endpoint(organization, user, url: str, description: str, events: list
 def set_enabled(endpoint: Endpoint, user, enabled: bool) -> None:
     with transaction.atomic():
         if enabled:
-            # A fresh start: its failures so far no longer count toward disabling it.
+            # A fresh start: its failures so far no longer count toward disabling it, and what
+            # it was still owed when it stopped is sent now (each with a new 24-hour series).
             Endpoint.objects.filter(pk=endpoint.pk).update(
                 is_active=True, disabled_at=None, disabled_reason="", failing_since=None
             )
+            delivery.resume_pending(endpoint)
         else:
             Endpoint.objects.filter(pk=endpoint.pk).update(
                 is_active=False,
