@@ -105,6 +105,20 @@ def test_the_organizations_default_applies_to_members_who_have_not_chosen(
     assert event.target == "all" and event.details == {"old": "failures"}
 
 
+def test_who_unsubscribed_or_left_before_the_worker_sent_it_gets_nothing(
+    acme, bob, adam, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        end(acme, "bob-bad", "failed", by=bob)
+        end(acme, "adam-bad", "failed", by=adam)
+    assert JobEmail.objects.count() == 2  # claimed when the jobs ended
+    choose(bob, acme, JobEmails.NONE)  # the unsubscribe link, before the worker came round
+    Membership.objects.filter(user=adam, organization=acme).delete()  # removed from the team
+    run_worker()
+    assert emails_to(bob) == [] and emails_to(adam) == []
+    assert not JobEmail.objects.exists()
+
+
 def test_imported_jobs_email_nobody_unless_followed(
     acme, alice, bob, vera, django_capture_on_commit_callbacks
 ):

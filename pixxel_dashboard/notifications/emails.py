@@ -130,7 +130,16 @@ def send_job_emails(email_ids: list[int]) -> int:
     ).filter(pk__in=ours)
     sent = 0
     mailer = _mailer()
+    wanted: dict[tuple[int, str], set[int]] = {}
     for row in rows:
+        # Asked again at sending time: someone who unsubscribed, left the organization or stopped
+        # following since the job ended gets nothing (the row goes: there is nothing to send).
+        key = (row.job_id, row.event)
+        if key not in wanted:
+            wanted[key] = set(recipients_of(row.job, row.event))
+        if row.recipient_id not in wanted[key]:
+            JobEmail.objects.filter(pk=row.pk, claimed_at=now).delete()
+            continue
         message = job_email(row)
         try:
             mailer.send_messages([message])
