@@ -421,6 +421,11 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+def test_the_daily_prune_also_clears_old_webhook_deliveries():
+    service = (DEPLOY / "systemd" / "pixxel-dashboard-prune.service").read_text()
+    assert "manage.py prune_webhook_deliveries --days 30" in service
+
+
 def test_the_resume_timer_sweeps_lost_syncs_every_five_minutes():
     timer = (DEPLOY / "systemd" / "pixxel-dashboard-resume.timer").read_text()
     assert re.search(r"^OnUnitActiveSec=5min$", timer, flags=re.MULTILINE)

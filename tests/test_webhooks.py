@@ -2,6 +2,7 @@
 local receiver, retried on a schedule (fake clock), once per endpoint per event, never to the
 dashboard's own network."""
 
+import io
 import json
 import re
 import socket
@@ -15,6 +16,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from pixxel_dashboard.costs.budgets import set_budget
@@ -651,3 +653,28 @@ def test_an_estimate_given_as_a_plain_number_is_compared_too(
         "job.succeeded",
         "job.cost_over_estimate",
     }
+
+
+def test_the_daily_prune_deletes_settled_deliveries_after_30_days_and_keeps_pending_ones(
+    acme, hook, receiver, clock, django_capture_on_commit_callbacks
+):
+    receiver.answers = [200, 400, 500]
+    with django_capture_on_commit_callbacks(execute=True):
+        for job_id in ("delivered", "refused", "retrying", "recent"):
+            finish(acme, job_id, "failed")
+    deliveries = {d.payload["data"]["id"]: d for d in Delivery.objects.all()}
+    for job_id in ("delivered", "refused", "retrying"):
+        deliver.call(deliveries[job_id].pk)
+    assert Attempt.objects.count() == 3
+    Delivery.objects.exclude(pk=deliveries["recent"].pk).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+    Delivery.objects.filter(pk=deliveries["recent"].pk).update(
+        state="delivered", created_at=timezone.now()
+    )
+    out = io.StringIO()
+    call_command("prune_webhook_deliveries", stdout=out)
+    assert out.getvalue() == "Deleted 2 webhook deliveries.\n"
+    kept = {d.payload["data"]["id"] for d in Delivery.objects.all()}
+    assert kept == {"retrying", "recent"}  # still owed; settled but young
+    assert Attempt.objects.count() == 1  # the deleted ones' attempts went with them
