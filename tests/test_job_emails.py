@@ -4,6 +4,7 @@ as their settings say, sent by the task worker, never twice."""
 import time
 from datetime import timedelta
 from decimal import Decimal
+from email.policy import SMTP as smtp_policy
 from functools import partial
 
 import pytest
@@ -242,6 +243,10 @@ def test_the_email_says_job_workflow_project_status_duration_credits_error_and_l
     link = email.extra_headers["List-Unsubscribe"].strip("<>")
     assert link.startswith("https://dash.example.com/notifications/unsubscribe/")
     assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # As the SMTP backend writes it: the <URL> as is, on one line (folded at 78 columns it became
+    # RFC 2047 encoded words, which no mail client reads as a link).
+    wire = email.message(policy=smtp_policy).as_string()
+    assert f"\nList-Unsubscribe: <{link}>\r\n" in wire
     assert f"Stop all job emails from Acme Imaging:\n{link}\n" in body
     assert link in html
 

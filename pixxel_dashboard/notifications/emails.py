@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import logging
 from datetime import timedelta
 
@@ -201,6 +202,16 @@ def email_context(row: JobEmail) -> dict:
     }
 
 
+class _UnfoldedEmail(EmailMultiAlternatives):
+    """Headers kept on one line up to RFC 5322's 998 characters. `List-Unsubscribe`'s <URL> is one
+    long word: folded at the 78 columns of the SMTP policy it would be cut into RFC 2047 encoded
+    words, which mail clients do not read as a URL (RFC 2369), and their unsubscribe button would
+    not appear."""
+
+    def message(self, *, policy=email.policy.default):
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
 def job_email(row: JobEmail) -> EmailMultiAlternatives:
     """The email of this row: plain text with an HTML alternative, and the headers that let mail
     clients offer one-click unsubscribe (RFC 2369, RFC 8058)."""
@@ -210,7 +221,7 @@ def job_email(row: JobEmail) -> EmailMultiAlternatives:
         f"{STATUS_ICONS.get(job.status, '?')} Job {job.pixxel_id[:8]} "
         f"{context['status_word'].lower()}: {context['workflow']} ({context['project']})"
     )
-    message = EmailMultiAlternatives(
+    message = _UnfoldedEmail(
         subject,
         render_to_string("notifications/job_email.txt", context),
         settings.DEFAULT_FROM_EMAIL,
