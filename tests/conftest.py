@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.plugins.sandbox",
     "tests.plugins.browser",
     "tests.plugins.jobs",
+    "tests.plugins.month",
     "tests.plugins.worker",
     "tests.plugins.webhooks",
     "tests.plugins.pages",

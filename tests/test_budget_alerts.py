@@ -1,7 +1,6 @@
 """Budget alerts: one email to the owners and admins per crossing of 80 % / 100 % of a project's
 monthly budget, by spend and by forecast, sent by the task worker, never twice."""
 
-from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -21,31 +20,11 @@ from pixxel_dashboard.jobs.models import Job, Project
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.pixxel import parsing
 from tests.conftest import make_user
+from tests.plugins.month import DayOfMonth, EndOfMonth
 from tests.plugins.worker import at_once, run_worker
 
-pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
-
-
-class EndOfMonth:
-    """`django.utils.timezone` as costs/month.py sees it, one second before this month ends: the
-    run rate has no days left to add, so a forecast is exactly spent + still to come."""
-
-    def __init__(self):
-        first = month.month_start(timezone.now().date())
-        self.at = datetime.combine(
-            month.next_month(first), datetime.min.time(), tzinfo=timezone.UTC
-        )
-        self.at -= timedelta(seconds=1)
-
-    def now(self):
-        return self.at
-
-    localtime = staticmethod(timezone.localtime)
-
-
-@pytest.fixture(autouse=True)
-def end_of_month(monkeypatch):
-    monkeypatch.setattr(month, "timezone", EndOfMonth())
+# Every test here runs one second before the month ends (a forecast is spent + still to come).
+pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection", "end_of_month")
 
 
 @pytest.fixture
@@ -322,15 +301,6 @@ def test_a_new_month_allows_new_alerts(acme, farmland, django_capture_on_commit_
     run_worker()
     assert BudgetAlert.objects.count() == 4
     assert len(alert_emails("alice@example.com")) == 2
-
-
-class DayOfMonth(EndOfMonth):
-    """Noon on the given day of this month (UTC, the test organization's zone)."""
-
-    def __init__(self, day: int):
-        first = month.month_start(timezone.now().date())
-        self.at = datetime.combine(first, datetime.min.time(), tzinfo=timezone.UTC)
-        self.at += timedelta(days=day - 1, hours=12)
 
 
 def test_forecast_alerts_wait_for_a_week_of_spending_and_spend_alerts_do_not(

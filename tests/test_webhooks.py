@@ -140,7 +140,7 @@ def test_a_job_imported_already_finished_is_not_announced(
 
 
 def test_a_budget_crossing_is_delivered(
-    acme, alice, hook, receiver, django_capture_on_commit_callbacks
+    acme, alice, hook, receiver, end_of_month, django_capture_on_commit_callbacks
 ):
     farmland = Project.objects.create(organization=acme, pixxel_id="p-agri", name="Farmland")
     set_budget(acme, farmland, Decimal("100"), alice)

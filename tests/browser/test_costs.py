@@ -17,12 +17,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def spending(team):
-    """Farmland: three jobs this month (today), one last month; Coast: one job; one imported job
+    """Farmland: three jobs this month (now), one last month; Coast: one job; one imported job
     without a project or submitter."""
     bob = team.people["bob"]
+    # All three now, not minutes apart: minutes before a month's first 00:03 are last month.
     this_month = [
-        team.job(minutes_ago=i, submitted_by=bob, cost=Decimal("2.50"), estimated_cost=Decimal(2))
-        for i in range(3)
+        team.job(submitted_by=bob, cost=Decimal("2.50"), estimated_cost=Decimal(2))
+        for _ in range(3)
     ]
     start = timezone.localtime().replace(day=1, hour=12, minute=0, second=0, microsecond=0)
     older = team.job(submitted_by=bob, cost=Decimal("9"))
