@@ -70,6 +70,14 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
+class MembershipQuerySet(models.QuerySet):
+    def reachable_by_mail(self):
+        """Members who can receive mail: active, with an address they have confirmed."""
+        return self.filter(user__is_active=True, user__email_verification__isnull=True).exclude(
+            user__email=""
+        )
+
+
 class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -79,6 +87,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -217,13 +227,8 @@ def mail_addresses(organization, roles) -> list[str]:
     """The addresses of the organization's members with one of `roles` who can receive mail:
     active, with an address they have confirmed (never another organization's people)."""
     addresses = (
-        Membership.objects.filter(
-            organization=organization,
-            role__in=roles,
-            user__is_active=True,
-            user__email_verification__isnull=True,
-        )
-        .exclude(user__email="")
+        Membership.objects.filter(organization=organization, role__in=roles)
+        .reachable_by_mail()
         .order_by("user__email")
         .values_list("user__email", flat=True)
     )

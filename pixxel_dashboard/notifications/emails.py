@@ -75,13 +75,8 @@ def recipients_of(job: Job, event: str) -> list[int]:
     if not people:
         return []
     memberships = (
-        Membership.objects.filter(
-            organization_id=job.organization_id,
-            user_id__in=people,
-            user__is_active=True,
-            user__email_verification__isnull=True,
-        )
-        .exclude(user__email="")
+        Membership.objects.filter(organization_id=job.organization_id, user_id__in=people)
+        .reachable_by_mail()
         .select_related("job_emails", "organization__job_emails_default")
         .order_by("user_id")
     )
