@@ -17,9 +17,8 @@ from pixxel_dashboard.costs.alerts import send_budget_alerts
 from pixxel_dashboard.costs.budgets import set_budget
 from pixxel_dashboard.costs.models import BudgetAlert
 from pixxel_dashboard.jobs.models import Job, Project
-from pixxel_dashboard.jobs.persist import save_job
-from pixxel_dashboard.pixxel import parsing
 from tests.conftest import make_user
+from tests.plugins.jobs import report
 from tests.plugins.month import DayOfMonth, EndOfMonth
 from tests.plugins.worker import at_once, run_worker
 
@@ -32,27 +31,6 @@ def farmland(acme, alice, adam, bob, vera):
     project = Project.objects.create(organization=acme, pixxel_id="p-agri", name="Farmland")
     set_budget(acme, project, Decimal("100"), alice)
     return project
-
-
-def report(org, project, job_id, *, status="running", cost=None, estimate=None, progress=0):
-    """What Pixxel says about a job of the project, saved as a sync or a submission saves it."""
-    parsed = parsing.parse_job(
-        {
-            "id": job_id,
-            "workflow_id": "wf-ndvi",
-            "status": status,
-            "cost": cost,
-            "progress": progress,
-        }
-    )
-    job, _ = save_job(
-        org,
-        parsed,
-        workflow_pixxel_id="wf-ndvi",
-        project=project,
-        estimated_cost=None if estimate is None else Decimal(estimate),
-    )
-    return job
 
 
 def alert_emails(to: str) -> list:
@@ -70,20 +48,24 @@ def test_each_crossing_sends_one_email_to_every_owner_and_admin(
     acme, farmland, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", estimate=50)  # forecast 50 %
-        report(acme, farmland, "a", estimate=50, cost=30, progress=40)  # still 50 %
+        report(acme, "a", project=farmland, estimate=50)  # forecast 50 %
+        report(acme, "a", project=farmland, estimate=50, cost=30, progress=40)  # still 50 %
     run_worker()
     assert claimed() == set() and mail.outbox == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "b", estimate=40)  # forecast 90 %
+        report(acme, "b", project=farmland, estimate=40)  # forecast 90 %
     run_worker()
     assert claimed() == {("forecast", 80)}
     assert len(alert_emails("alice@example.com")) == 1
 
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", estimate=50, cost=85, progress=80)  # spend 85 %, forecast 125 %
-        report(acme, farmland, "a", status="succeeded", cost=95, progress=100)  # no new crossing
+        report(
+            acme, "a", project=farmland, estimate=50, cost=85, progress=80
+        )  # spend 85 %, forecast 125 %
+        report(
+            acme, "a", project=farmland, status="succeeded", cost=95, progress=100
+        )  # no new crossing
     run_worker()
     assert claimed() == {("forecast", 80), ("spend", 80), ("forecast", 100)}
     latest = alert_emails("alice@example.com")[-1]
@@ -98,7 +80,7 @@ def test_each_crossing_sends_one_email_to_every_owner_and_admin(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "b", estimate=40, cost=10, progress=10)  # spend 105 %
+        report(acme, "b", project=farmland, estimate=40, cost=10, progress=10)  # spend 105 %
     run_worker()
     assert len(claimed()) == 4
     assert len(alert_emails("alice@example.com")) == 3
@@ -121,7 +103,7 @@ def test_only_this_organizations_owners_and_admins_with_a_confirmed_address_are_
     Membership.objects.create(user=gone, organization=acme, role=Role.OWNER)
     # charlie owns Globex and has a budget there too: Acme's crossing is none of his business.
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", cost=90, progress=90)
+        report(acme, "a", project=farmland, cost=90, progress=90)
     run_worker()
     assert sorted(m.to[0] for m in mail.outbox) == ["adam@example.com", "alice@example.com"]
 
@@ -131,7 +113,7 @@ def test_the_email_says_project_month_amounts_and_links_to_the_projects_costs(
 ):
     settings.SITE_URL = "https://dash.example.com"
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", estimate=40, cost=81.5, progress=90)
+        report(acme, "a", project=farmland, estimate=40, cost=81.5, progress=90)
     run_worker()
     email = alert_emails("alice@example.com")[0]
     when = f"{EndOfMonth().at:%B %Y}"
@@ -151,7 +133,7 @@ def test_a_duplicated_or_retried_task_sends_nothing_twice(
     acme, farmland, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", cost=90, progress=90)
+        report(acme, "a", project=farmland, cost=90, progress=90)
     (queued,) = DBTaskResult.objects.filter(task_path=send_budget_alerts.module_path)
     ids = queued.args_kwargs["args"][0]
     # The worker runs it, then the same task runs again (a duplicate, a retry after a crash).
@@ -164,12 +146,12 @@ def test_a_duplicated_or_retried_task_sends_nothing_twice(
 
 def test_a_crossing_seen_again_by_another_worker_is_not_claimed_again(acme, farmland):
     with transaction.atomic():
-        report(acme, farmland, "a", cost=90, progress=90)
+        report(acme, "a", project=farmland, cost=90, progress=90)
     assert len(claimed()) == 2  # spend and forecast at 80 %
     # A second worker (or a repeated check) seeing the same numbers claims nothing.
     with transaction.atomic():
         assert alerts.check_project(acme, farmland.pk) == []
-        report(acme, farmland, "a", cost=91, progress=91)
+        report(acme, "a", project=farmland, cost=91, progress=91)
     assert BudgetAlert.objects.count() == 2
 
 
@@ -177,7 +159,7 @@ def test_a_failed_send_releases_the_claim_so_running_the_task_again_sends_it(
     acme, farmland, monkeypatch, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", cost=90, progress=90)
+        report(acme, "a", project=farmland, cost=90, progress=90)
     ids = list(BudgetAlert.objects.values_list("pk", flat=True))
 
     class MailServerDown:
@@ -202,7 +184,7 @@ def test_a_rolled_back_save_alerts_no_one(acme, farmland, django_capture_on_comm
         pytest.raises(Aborted),
         transaction.atomic(),
     ):
-        report(acme, farmland, "a", cost=90, progress=90)
+        report(acme, "a", project=farmland, cost=90, progress=90)
         raise Aborted
     assert not BudgetAlert.objects.exists()
     assert not DBTaskResult.objects.exists()
@@ -216,12 +198,14 @@ def test_two_workers_saving_at_once_claim_each_crossing_once(acme, alice, adam):
     set_budget(acme, farmland, Decimal("100"), alice)
     # Two jobs that cross 80 % only together, "b" on the month's first day: unless that is today,
     # the two saves share no rollup row, so nothing but the budget row's lock orders them.
-    report(acme, farmland, "a")
-    report(acme, farmland, "b")
+    report(acme, "a", project=farmland)
+    report(acme, "b", project=farmland)
     first_day = EndOfMonth().at.replace(day=1, hour=0, minute=0, second=30)
     Job.objects.filter(pixxel_id="b").update(created_at=first_day)
     rollups.rebuild(acme)
-    at_once(*(partial(report, acme, farmland, job_id, cost=45, progress=50) for job_id in "ab"))
+    at_once(
+        *(partial(report, acme, job_id, project=farmland, cost=45, progress=50) for job_id in "ab")
+    )
     # 90 %: whichever saved second saw the first's committed credits (the budget row's lock).
     assert claimed() == {("spend", 80), ("forecast", 80)}
     assert DBTaskResult.objects.filter(task_path=send_budget_alerts.module_path).count() == 1
@@ -235,7 +219,7 @@ def test_concurrent_checks_of_the_same_crossing_claim_it_once(acme, alice, adam)
         pytest.skip("SQLite serialises writers; row-level concurrency is tested on PostgreSQL")
     farmland = Project.objects.create(organization=acme, pixxel_id="p-agri", name="Farmland")
     set_budget(acme, farmland, Decimal("100"), alice)
-    report(acme, farmland, "a", cost=90, progress=90)
+    report(acme, "a", project=farmland, cost=90, progress=90)
     BudgetAlert.objects.all().delete()  # as if the crossing had not been seen yet
     DBTaskResult.objects.all().delete()
     won = at_once(*[partial(alerts.check_project, acme, farmland.pk)] * 4, in_transaction=True)
@@ -249,7 +233,7 @@ def test_concurrent_checks_of_the_same_crossing_claim_it_once(acme, alice, adam)
 
 def test_a_lowered_budget_alerts_once(acme, alice, farmland, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", status="succeeded", cost=50, progress=100)
+        report(acme, "a", project=farmland, status="succeeded", cost=50, progress=100)
     assert claimed() == set()
     with django_capture_on_commit_callbacks(execute=True):
         set_budget(acme, farmland, Decimal("60"), alice)  # 50 of 60: 83 %
@@ -261,7 +245,7 @@ def test_a_lowered_budget_alerts_once(acme, alice, farmland, django_capture_on_c
     assert len(alert_emails("alice@example.com")) == 1
     assert "83 %" in alert_emails("alice@example.com")[0].subject
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "b", status="succeeded", cost=1, progress=100)  # 85 %
+        report(acme, "b", project=farmland, status="succeeded", cost=1, progress=100)  # 85 %
     run_worker()
     assert len(alert_emails("alice@example.com")) == 1
 
@@ -270,11 +254,11 @@ def test_a_raised_budget_forgets_the_crossings_it_no_longer_reaches(
     acme, alice, farmland, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", status="succeeded", cost=90, progress=100)
+        report(acme, "a", project=farmland, status="succeeded", cost=90, progress=100)
         set_budget(acme, farmland, Decimal("200"), alice)  # 45 %: under both thresholds again
     assert claimed() == set()
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "b", status="succeeded", cost=80, progress=100)  # 170 of 200
+        report(acme, "b", project=farmland, status="succeeded", cost=80, progress=100)  # 170 of 200
     run_worker()
     assert claimed() == {("spend", 80), ("forecast", 80)}
     assert [m.subject for m in alert_emails("alice@example.com")][-1].startswith(
@@ -285,19 +269,19 @@ def test_a_raised_budget_forgets_the_crossings_it_no_longer_reaches(
 def test_a_cleared_budget_alerts_no_more(acme, alice, farmland, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         set_budget(acme, farmland, None, alice)
-        report(acme, farmland, "a", status="succeeded", cost=500, progress=100)
+        report(acme, "a", project=farmland, status="succeeded", cost=500, progress=100)
     assert not BudgetAlert.objects.exists() and not DBTaskResult.objects.exists()
 
 
 def test_a_new_month_allows_new_alerts(acme, farmland, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", cost=85, progress=90)
+        report(acme, "a", project=farmland, cost=85, progress=90)
     run_worker()
     assert len(alert_emails("alice@example.com")) == 1
     # Those crossings were last month's: this month's are new ones.
     BudgetAlert.objects.update(month=month.previous_month(EndOfMonth().at.date()))
     with django_capture_on_commit_callbacks(execute=True):
-        report(acme, farmland, "a", cost=86, progress=91)
+        report(acme, "a", project=farmland, cost=86, progress=91)
     run_worker()
     assert BudgetAlert.objects.count() == 4
     assert len(alert_emails("alice@example.com")) == 2
@@ -307,15 +291,15 @@ def test_forecast_alerts_wait_for_a_week_of_spending_and_spend_alerts_do_not(
     acme, farmland, monkeypatch
 ):
     monkeypatch.setattr(month, "timezone", DayOfMonth(2))
-    report(acme, farmland, "a", status="succeeded", cost=30, progress=100)
+    report(acme, "a", project=farmland, status="succeeded", cost=30, progress=100)
     # 30 credits in a day and a half forecasts some 600 % of the month: no alert from that alone.
     assert month.month_position(acme, farmland.pk).forecast_percent > 100
     assert claimed() == set()
-    report(acme, farmland, "b", status="succeeded", cost=55, progress=100)  # spend 85 %
+    report(acme, "b", project=farmland, status="succeeded", cost=55, progress=100)  # spend 85 %
     assert claimed() == {("spend", 80)}
     # A week in, the forecast counts (the next change of the project claims its crossings).
     monkeypatch.setattr(month, "timezone", DayOfMonth(8))
-    report(acme, farmland, "c", status="succeeded", cost=1, progress=100)
+    report(acme, "c", project=farmland, status="succeeded", cost=1, progress=100)
     assert claimed() == {("spend", 80), ("forecast", 80), ("forecast", 100)}
 
 
@@ -325,13 +309,13 @@ def test_forecast_alerts_wait_for_a_week_of_spending_and_spend_alerts_do_not(
 def test_changes_that_move_no_credits_or_estimates_read_nothing_of_budgets(acme, farmland):
     from django.test.utils import CaptureQueriesContext
 
-    report(acme, farmland, "a", estimate=50, cost=10, progress=10)
+    report(acme, "a", project=farmland, estimate=50, cost=10, progress=10)
     with CaptureQueriesContext(connection) as progress_only:
-        report(acme, farmland, "a", estimate=50, cost=10, progress=20)
+        report(acme, "a", project=farmland, estimate=50, cost=10, progress=20)
     with CaptureQueriesContext(connection) as cost_moved:
-        report(acme, farmland, "a", estimate=50, cost=11, progress=30)
+        report(acme, "a", project=farmland, estimate=50, cost=11, progress=30)
     with CaptureQueriesContext(connection) as same_answer:
-        report(acme, farmland, "a", estimate=50, cost=11, progress=30)
+        report(acme, "a", project=farmland, estimate=50, cost=11, progress=30)
 
     def budget_queries(captured):
         return [q for q in captured.captured_queries if "costs_projectbudget" in q["sql"]]
@@ -346,24 +330,24 @@ def test_jobs_without_a_budget_or_a_project_read_no_budget(acme, alice):
 
     coast = Project.objects.create(organization=acme, pixxel_id="p-coast", name="Coast")
     with CaptureQueriesContext(connection) as captured:
-        report(acme, None, "x", cost=500, progress=100)
-        report(acme, coast, "y", cost=500, progress=100)
+        report(acme, "x", project=None, cost=500, progress=100)
+        report(acme, "y", project=coast, cost=500, progress=100)
     budget_reads = [q for q in captured.captured_queries if "costs_projectbudget" in q["sql"]]
     assert len(budget_reads) == 1  # Coast's (none); the job without a project asks nothing
     assert not BudgetAlert.objects.exists()
 
 
 def test_a_zero_budget_has_no_percent_to_cross(acme, alice, farmland):
-    report(acme, farmland, "a", status="succeeded", cost=5, progress=100)
+    report(acme, "a", project=farmland, status="succeeded", cost=5, progress=100)
     set_budget(acme, farmland, Decimal("0"), alice)
-    report(acme, farmland, "b", status="succeeded", cost=5, progress=100)
+    report(acme, "b", project=farmland, status="succeeded", cost=5, progress=100)
     assert not BudgetAlert.objects.exists()
 
 
 def test_jobs_loaded_around_the_dashboard_alert_once_their_rollups_are_rebuilt(
     acme, farmland, capsys, django_capture_on_commit_callbacks
 ):
-    report(acme, farmland, "a", status="succeeded", cost=10, progress=100)
+    report(acme, "a", project=farmland, status="succeeded", cost=10, progress=100)
     # A bulk load: the job's cost written by SQL, the rollups (and alerts) none the wiser.
     Job.objects.filter(pixxel_id="a").update(cost=Decimal("90"))
     assert claimed() == set()

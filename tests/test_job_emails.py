@@ -22,34 +22,17 @@ from pixxel_dashboard.notifications import emails, preferences
 from pixxel_dashboard.notifications.emails import send_job_emails
 from pixxel_dashboard.notifications.models import JobEmail, JobEmails, JobFollow
 from pixxel_dashboard.notifications.unsubscribe import make_token
-from pixxel_dashboard.pixxel import parsing
 from pixxel_dashboard.sandbox import ids
 from tests.conftest import make_user
+from tests.plugins import jobs
 from tests.plugins.worker import at_once, run_worker
 
 pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
 
 
-def report(org, job_id, status, *, by=None, source=Source.SUBMITTED, cost=None, **extra):
-    """What Pixxel says about a job, saved as a sync (or a submission, the first time) saves it."""
-    parsed = parsing.parse_job(
-        {"id": job_id, "workflow_id": "wf-ndvi", "status": status, "cost": cost, **extra}
-    )
-    job, _ = save_job(
-        org,
-        parsed,
-        workflow_pixxel_id="wf-ndvi",
-        submitted_by=by,
-        source=source,
-        estimated_cost=Decimal("100"),
-    )
-    return job
-
-
-def end(org, job_id, status, **kwargs):
-    """The job runs, then ends with `status`; the transaction commits (the task is queued)."""
-    report(org, job_id, "running", **kwargs)
-    return report(org, job_id, status, **kwargs)
+# Every job here was estimated at 100 credits.
+report = partial(jobs.report, estimate=100)
+end = partial(jobs.report_ending, estimate=100)
 
 
 def emails_to(user) -> list:

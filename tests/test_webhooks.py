@@ -21,12 +21,11 @@ from django_tasks_db.models import DBTaskResult
 
 from pixxel_dashboard.costs.budgets import set_budget
 from pixxel_dashboard.jobs.models import Project, Source
-from pixxel_dashboard.jobs.persist import save_job
-from pixxel_dashboard.pixxel import parsing
 from pixxel_dashboard.webhooks import delivery, services
 from pixxel_dashboard.webhooks.delivery import deliver
 from pixxel_dashboard.webhooks.models import Attempt, Delivery, Endpoint
 from pixxel_dashboard.webhooks.outbound import RefusedAddress, vetted_addresses, why_refused
+from tests.plugins.jobs import report, report_ending
 from tests.plugins.worker import at_once, run_worker
 
 pytestmark = pytest.mark.usefixtures("worker_keeps_test_connection")
@@ -52,27 +51,6 @@ def clock(monkeypatch):
     return fake
 
 
-def report(org, job_id, status, *, cost=None, estimate=None, project=None, **local):
-    parsed = parsing.parse_job(
-        {"id": job_id, "workflow_id": "wf-ndvi", "status": status, "cost": cost}
-    )
-    job, _ = save_job(
-        org,
-        parsed,
-        workflow_pixxel_id="wf-ndvi",
-        project=project,
-        estimated_cost=None if estimate is None else Decimal(estimate),
-        **local,
-    )
-    return job
-
-
-def finish(org, job_id="job-1", status="failed", **kwargs):
-    """A job seen running, then ending, as two syncs save it; the delivery's send is queued."""
-    report(org, job_id, "running", **kwargs)
-    return report(org, job_id, status, **kwargs)
-
-
 def readme_verify():
     """The verification snippet of README.md's "Webhooks" section, run as it is printed."""
     section = README.read_text().split("## Webhooks", 1)[1].split("\n## ", 1)[0]
@@ -90,7 +68,7 @@ def test_a_finished_job_reaches_the_receiver_signed_as_the_readme_verifies(
 ):
     settings.SITE_URL = "https://dash.example.com"
     with django_capture_on_commit_callbacks(execute=True):
-        job = finish(acme, "job-42", "failed", cost=130, estimate=120)
+        job = report_ending(acme, "job-42", "failed", cost=130, estimate=120)
     assert receiver.requests == []  # the save only queued it: the worker sends
     run_worker()
 
@@ -124,9 +102,9 @@ def test_only_the_events_an_endpoint_chose_are_delivered_and_only_to_its_organiz
 ):
     Endpoint.objects.filter(pk=hook.pk).update(events=["job.succeeded"])
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme, "a", "failed")
-        finish(acme, "b", "succeeded")
-        finish(globex, "c", "succeeded")
+        report_ending(acme, "a", "failed")
+        report_ending(acme, "b", "succeeded")
+        report_ending(globex, "c", "succeeded")
     run_worker()
     assert [json.loads(r.body)["data"]["id"] for r in receiver.requests] == ["b"]
 
@@ -172,7 +150,7 @@ def test_5xx_and_network_errors_are_retried_with_backoff_for_24_hours_then_given
 ):
     receiver.answers = [503] * 1000
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme, "job-1", "failed")
+        report_ending(acme, "job-1", "failed")
     owed = Delivery.objects.get()
     first = clock.now()
     waits = []
@@ -202,7 +180,7 @@ def test_a_connection_refused_is_retried_like_a_5xx(
 ):
     Endpoint.objects.filter(pk=hook.pk).update(url="http://127.0.0.1:9/nothing-listens")
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     owed = Delivery.objects.get()
     deliver.call(owed.pk)
     owed.refresh_from_db()
@@ -219,7 +197,7 @@ def test_4xx_and_redirects_are_not_retried(
     receiver.answers = [status]
     receiver.reply = b"no such hook"
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     owed = Delivery.objects.get()
     deliver.call(owed.pk)
     owed.refresh_from_db()
@@ -236,7 +214,7 @@ def test_the_response_excerpt_is_at_most_500_characters(
 ):
     receiver.reply = b"x" * 5000
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     deliver.call(Delivery.objects.get().pk)
     assert Attempt.objects.get().response_excerpt == "x" * 500
 
@@ -247,12 +225,12 @@ def test_an_endpoint_failing_for_24_hours_is_disabled_and_its_owners_emailed_onc
     settings.SITE_URL = "https://dash.example.com"
     receiver.answers = [500] * 1000
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme, "a", "failed")
+        report_ending(acme, "a", "failed")
     first = Delivery.objects.get()
     deliver.call(first.pk)
     clock.advance(hours=20)
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme, "b", "failed")
+        report_ending(acme, "b", "failed")
     second = Delivery.objects.exclude(pk=first.pk).get()
     deliver.call(second.pk)
     hook.refresh_from_db()
@@ -290,9 +268,9 @@ def test_a_success_in_between_resets_the_24_hours(
 ):
     receiver.answers = [500, 200, 500]
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme, "a", "failed")
-        finish(acme, "b", "failed")
-        finish(acme, "c", "failed")
+        report_ending(acme, "a", "failed")
+        report_ending(acme, "b", "failed")
+        report_ending(acme, "c", "failed")
     a, b, c = Delivery.objects.order_by("id")
     deliver.call(a.pk)
     clock.advance(hours=23)
@@ -308,7 +286,7 @@ def test_a_success_in_between_resets_the_24_hours(
 
 def test_a_task_run_twice_sends_once(acme, hook, receiver, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     owed = Delivery.objects.get()
     deliver.enqueue(owed.pk)  # a duplicate of the queued task
     run_worker()
@@ -320,7 +298,7 @@ def test_a_job_synced_again_later_is_not_delivered_again(
     acme, hook, receiver, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme, "job-1", "succeeded", cost=10)
+        report_ending(acme, "job-1", "succeeded", cost=10)
         report(acme, "job-1", "succeeded", cost=11)
     run_worker()
     with django_capture_on_commit_callbacks(execute=True):
@@ -333,7 +311,7 @@ def test_a_worker_dying_mid_send_leaves_the_retry_to_send_it(
     acme, hook, receiver, clock, monkeypatch, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     owed = Delivery.objects.get()
 
     class WorkerKilled(BaseException):
@@ -365,7 +343,7 @@ def test_a_rolled_back_save_delivers_nothing(acme, hook, django_capture_on_commi
         pytest.raises(Aborted),
         transaction.atomic(),
     ):
-        finish(acme)
+        report_ending(acme)
         raise Aborted
     assert not Delivery.objects.exists()
     assert not DBTaskResult.objects.filter(task_path=deliver.module_path).exists()
@@ -459,7 +437,7 @@ def test_a_host_resolving_to_a_private_address_gets_no_request(
     Endpoint.objects.filter(pk=hook.pk).update(url=f"https://hooks.example.com:{port}/x")
     monkeypatch.setattr(socket, "getaddrinfo", fake_resolver(address))
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     owed = Delivery.objects.get()
     deliver.call(owed.pk)
     owed.refresh_from_db()
@@ -490,7 +468,7 @@ def test_dns_rebinding_cannot_turn_a_checked_public_answer_into_a_private_connec
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     deliver.call(Delivery.objects.get().pk)
     assert connected == ["93.184.216.34"] and resolver.calls == ["rebind.example.com"]
     assert receiver.requests == []
@@ -542,7 +520,7 @@ def test_rotating_the_encryption_key_keeps_webhooks_signing(
     assert "Re-encrypted 1 webhook secret." in out.getvalue()
     settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [new]  # the old key dropped
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     run_worker()
     (received,) = receiver.requests
     assert readme_verify()(secret, received.headers["Pixxel-Dashboard-Signature"], received.body)
@@ -555,7 +533,7 @@ def test_a_secret_that_cannot_be_decrypted_is_a_clear_failure_not_a_crash(
 
     settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     run_worker()
     owed = Delivery.objects.get()
     assert owed.state == "failed" and "cannot be decrypted" in owed.attempts.get().error
@@ -619,7 +597,7 @@ def test_over_https_the_pinned_connection_still_names_the_host_for_sni_and_the_c
     Endpoint.objects.filter(pk=hook.pk).update(url=f"https://hooks.example.com:{port}/x")
     monkeypatch.setattr(socket, "getaddrinfo", fake_resolver("127.0.0.1"))
     with django_capture_on_commit_callbacks(execute=True):
-        finish(acme)
+        report_ending(acme)
     deliver.call(Delivery.objects.get().pk)
     server.join(5)
     listener.close()
@@ -661,7 +639,7 @@ def test_the_daily_prune_deletes_settled_deliveries_after_30_days_and_keeps_pend
     receiver.answers = [200, 400, 500]
     with django_capture_on_commit_callbacks(execute=True):
         for job_id in ("delivered", "refused", "retrying", "recent"):
-            finish(acme, job_id, "failed")
+            report_ending(acme, job_id, "failed")
     deliveries = {d.payload["data"]["id"]: d for d in Delivery.objects.all()}
     for job_id in ("delivered", "refused", "retrying"):
         deliver.call(deliveries[job_id].pk)

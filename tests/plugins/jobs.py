@@ -3,6 +3,7 @@
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.jobs.sync import sync_job
 from pixxel_dashboard.keys import services
 from pixxel_dashboard.keys.services import client_for_organization
+from pixxel_dashboard.pixxel import parsing
 from pixxel_dashboard.sandbox.ids import PROJECT_AGRI, WF_LINEAR
 
 JOB_ROUTE = "/v0/workflows/{workflow_id}/jobs/{job_id}"
@@ -31,6 +33,32 @@ def submit(org, user, pixxel, workflow=WF_LINEAR, project=PROJECT_AGRI) -> Job:
     parsed = client.create_job(workflow, project)
     job, _ = save_job(org, parsed, submitted_by=user, api_key=key, estimated_cost=125)
     return job
+
+
+def report(
+    org, job_id, status="running", *, estimate=None, project=None, by=None, source=None, **answer
+) -> Job:
+    """What Pixxel says about a job of workflow wf-ndvi (`answer`: the document's other fields —
+    cost, progress, errors…), saved as a sync saves it; the first time, as a submission saves it
+    (the estimate, project, submitter and source count only then)."""
+    parsed = parsing.parse_job({"id": job_id, "workflow_id": "wf-ndvi", "status": status, **answer})
+    local = {"source": source} if source else {}
+    job, _ = save_job(
+        org,
+        parsed,
+        workflow_pixxel_id="wf-ndvi",
+        project=project,
+        submitted_by=by,
+        estimated_cost=None if estimate is None else Decimal(estimate),
+        **local,
+    )
+    return job
+
+
+def report_ending(org, job_id="job-1", status="failed", **kwargs) -> Job:
+    """The job seen running, then ending with `status`, as two syncs save it."""
+    report(org, job_id, "running", **kwargs)
+    return report(org, job_id, status, **kwargs)
 
 
 def mark_synced(job: Job) -> None:
