@@ -7,9 +7,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
+    # Jobs first: a job page's poll, every few seconds per open page, is by far the most frequent
+    # request, and Django tries the patterns in order (no other app's URL starts like a job's).
+    path("", include("pixxel_dashboard.jobs.urls")),
     path("", include("pixxel_dashboard.accounts.urls")),
     path("", include("pixxel_dashboard.keys.urls")),
-    path("", include("pixxel_dashboard.jobs.urls")),
     path("", include("pixxel_dashboard.costs.urls")),
     path("", include("pixxel_dashboard.notifications.urls")),
     path("", include("pixxel_dashboard.webhooks.urls")),
