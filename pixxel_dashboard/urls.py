@@ -8,7 +8,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     # Jobs first: a job page's poll, every few seconds per open page, is by far the most frequent
-    # request, and Django tries the patterns in order (no other app's URL starts like a job's).
+    # request, and Django tries the patterns in order (no jobs pattern matches another app's URL).
     path("", include("pixxel_dashboard.jobs.urls")),
     path("", include("pixxel_dashboard.accounts.urls")),
     path("", include("pixxel_dashboard.keys.urls")),
