@@ -9,7 +9,8 @@ from django.core.cache.backends.db import DatabaseCache
 from pixxel_dashboard.jobs import dependencies
 
 pytestmark = pytest.mark.skipif(
-    not isinstance(caches["default"], DatabaseCache), reason="the database cache's capacity (no REDIS_URL)"
+    not isinstance(caches["default"], DatabaseCache),
+    reason="the database cache's capacity (no REDIS_URL)",
 )
 
 

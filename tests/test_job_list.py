@@ -150,6 +150,24 @@ def test_project_workflow_and_submitter_filters(client_for, alice, bob, team):
     assert ids_on(get(client, JOBS + "?by=bob&project=p-coast")) == []
 
 
+def test_a_former_members_jobs_stay_findable_by_their_name(
+    client_for, alice, bob, charlie, team, django_assert_max_num_queries
+):
+    """The cost pages link a former member's spending to `by=<name>`: it lists their jobs."""
+    theirs = team.job(submitted_by=bob)
+    team.job(minutes_ago=1, submitted_by=alice)
+    bob.memberships.all().delete()
+    client = client_for(alice)
+    page = get(client, JOBS + "?by=bob")
+    assert ids_on(page) == [theirs.pixxel_id]
+    assert '<option value="bob" selected>bob (not a member now)</option>' in page
+    # Someone of another organization, or no one: no rows, the same page either way.
+    assert ids_on(get(client, JOBS + "?by=charlie")) == []
+    assert ids_on(get(client, JOBS + "?by=nobody-at-all")) == []
+    with django_assert_max_num_queries(11):  # the page's 10, and the name looked up once
+        client.get(JOBS + "?by=bob")
+
+
 def test_jobs_without_a_project_and_jobs_nobody_here_submitted_have_filters(
     client_for, alice, bob, team
 ):

@@ -257,6 +257,13 @@ class Choices:
     def member(self, username: str):
         return next((m for m in self.members if m.username == username), None)
 
+    def submitter(self, username: str):
+        """Whom `by=` names: a member, or someone who is no longer one (the cost pages link to
+        their jobs, which stay in the history); None if no user has that name."""
+        return self.member(username) or (
+            get_user_model().objects.filter(username=username).only("username").first()
+        )
+
     @property
     def workflow_options(self) -> list[tuple[str, str]]:
         """(id, label) by name; a name two workflows share gets the id beside it."""
@@ -282,7 +289,7 @@ def _day_start(day: date) -> datetime:
 
 def _common_filter(query: HistoryQuery, choices: Choices, submitter: str) -> Q | None:
     """The filters jobs and failed submissions share (`submitter`: the row's column naming who).
-    None when a filter names someone who is not a member: certainly no row."""
+    None when a filter names a user that does not exist: certainly no row."""
     conditions = Q()
     if query.since:
         conditions &= Q(created_at__gte=_day_start(query.since))
@@ -291,10 +298,10 @@ def _common_filter(query: HistoryQuery, choices: Choices, submitter: str) -> Q |
     if query.by == NONE:
         conditions &= Q(**{f"{submitter}__isnull": True})
     elif query.by:
-        member = choices.member(query.by)
-        if member is None:
+        person = choices.submitter(query.by)
+        if person is None:
             return None
-        conditions &= Q(**{submitter: member})
+        conditions &= Q(**{submitter: person})
     return conditions
 
 

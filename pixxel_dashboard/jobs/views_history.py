@@ -51,6 +51,7 @@ def job_list(request: HtmxHttpRequest, org: str) -> HttpResponse:
         "sorts": history.SORT_CHOICES,
         "links": _links(request, organization, query, page),
         "workflow_known": any(w.pixxel_id == query.workflow for w in choices.workflows),
+        "member_known": choices.member(query.by) is not None,
         "live": _live_context(organization, page.rows if query.show == history.JOBS else []),
         "has_api_key": keys.active_key(organization) is not None,
         "none": history.NONE,
