@@ -28,6 +28,7 @@ from pixxel_dashboard.jobs.models import (
 )
 from pixxel_dashboard.jobs.persist import save_job
 from pixxel_dashboard.keys import services
+from pixxel_dashboard.notifications.models import JobFollow
 from pixxel_dashboard.sandbox import ids
 from tests.plugins.jobs import finish
 
@@ -166,6 +167,32 @@ def test_a_former_members_jobs_stay_findable_by_their_name(
     assert ids_on(get(client, JOBS + "?by=nobody-at-all")) == []
     with django_assert_max_num_queries(11):  # the page's 10, and the name looked up once
         client.get(JOBS + "?by=bob")
+
+
+def test_the_jobs_a_member_follows_are_one_filter_away(client_for, alice, bob, team):
+    followed = team.job(submitted_by=alice)
+    team.job(minutes_ago=1, submitted_by=alice)
+    team.job(minutes_ago=2, submitted_by=bob)
+    JobFollow.objects.create(job=followed, user=bob)
+    JobFollow.objects.create(job=team.job(minutes_ago=3), user=alice)  # alice's own follow
+    client = client_for(bob)
+    assert '<input type="checkbox" name="followed_by" value="bob"> Jobs I follow' in get(
+        client, JOBS
+    )
+    page = get(client, JOBS + "?followed_by=bob")
+    assert ids_on(page) == [followed.pixxel_id]
+    assert 'value="bob" checked> Jobs I follow' in page
+    assert "Clear filters" in page
+    exported = read_csv(client.get(CSV + "?followed_by=bob"))
+    assert [r["job_id"] for r in exported] == [followed.pixxel_id]
+    # The link shared with alice shows what bob follows, and says so.
+    page = get(client_for(alice), JOBS + "?followed_by=bob")
+    assert ids_on(page) == [followed.pixxel_id]
+    assert 'value="bob" checked> Followed by bob' in page
+    # No failed submission made a job, so none is followed.
+    failed_submission(team.org, bob)
+    assert "Pixxel refused the job" in get(client, JOBS + "?show=failed")
+    assert "Pixxel refused the job" not in get(client, JOBS + "?followed_by=bob&show=failed")
 
 
 def test_jobs_without_a_project_and_jobs_nobody_here_submitted_have_filters(

@@ -84,6 +84,7 @@ class HistoryQuery:
     until: date | None = None
     text: str = ""
     over_estimate: bool = False  # finished jobs that cost more than 120 % of their estimate
+    followed_by: str = ""  # a username: the jobs they follow (asked to hear about)
     sort: str = DEFAULT_SORT
     # Paging: rows after / before the row with this public id, or the last page.
     after: str = ""
@@ -102,6 +103,7 @@ class HistoryQuery:
             or self.until
             or self.text
             or self.over_estimate
+            or self.followed_by
         )
 
     def params(self, **changes: Any) -> QueryDict:
@@ -120,6 +122,7 @@ class HistoryQuery:
             ("to", query.until.isoformat() if query.until else ""),
             ("q", query.text),
             ("over", "1" if query.over_estimate else ""),
+            ("followed_by", query.followed_by),
             ("sort", "" if query.sort == DEFAULT_SORT else query.sort),
             ("after", query.after),
             ("before", query.before),
@@ -219,6 +222,7 @@ def parse_query(params: Mapping[str, Any]) -> HistoryQuery:
         until=until,
         text=text,
         over_estimate=get("over") == "1",
+        followed_by=(get("followed_by") or "").strip()[:150],
         sort=sort,
         after=after,
         before="" if after else before,
@@ -257,9 +261,10 @@ class Choices:
     def member(self, username: str):
         return next((m for m in self.members if m.username == username), None)
 
-    def submitter(self, username: str):
-        """Whom `by=` names: a member, or someone who is no longer one (the cost pages link to
-        their jobs, which stay in the history); None if no user has that name."""
+    def person(self, username: str):
+        """The user a filter names (`by`, `followed_by`): a member, or someone who no longer is
+        (the cost pages link to a former member's jobs, which stay in the history); None if no
+        user has that name."""
         return self.member(username) or (
             get_user_model().objects.filter(username=username).only("username").first()
         )
@@ -298,7 +303,7 @@ def _common_filter(query: HistoryQuery, choices: Choices, submitter: str) -> Q |
     if query.by == NONE:
         conditions &= Q(**{f"{submitter}__isnull": True})
     elif query.by:
-        person = choices.submitter(query.by)
+        person = choices.person(query.by)
         if person is None:
             return None
         conditions &= Q(**{submitter: person})
@@ -362,6 +367,11 @@ def job_filter(query: HistoryQuery, choices: Choices) -> Selection | None:
         conditions &= Q(workflow_pixxel_id=query.workflow)
     if query.over_estimate:
         conditions &= OVER_ESTIMATE
+    if query.followed_by:
+        follower = choices.person(query.followed_by)
+        if follower is None:
+            return None
+        conditions &= Q(follows__user=follower)
     found = _search(query.text, choices) if query.text else []
     return Selection(conditions, _combine(statuses, found))
 
@@ -647,8 +657,8 @@ def _failed_submissions(organization) -> QuerySet[Submission]:
 def submission_filter(query: HistoryQuery, choices: Choices) -> Selection | None:
     """The failed submissions `query` selects (None: certainly none). Few rows: one condition."""
     conditions = _common_filter(query, choices, "user")
-    if conditions is None or query.over_estimate:
-        return None  # a failed submission made no job, so none is over its estimate
+    if conditions is None or query.over_estimate or query.followed_by:
+        return None  # a failed submission made no job: none is over its estimate or followed
     if query.project == NONE:
         conditions &= Q(project_pixxel_id="")
     elif query.project:

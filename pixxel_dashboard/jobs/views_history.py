@@ -85,6 +85,7 @@ def _links(request, organization, query: history.HistoryQuery, page: history.Pag
             until=None,
             text="",
             over_estimate=False,
+            followed_by="",
         ),
         "mine": to(by=request.user.get_username()),
         "tab_jobs": to(show=history.JOBS),

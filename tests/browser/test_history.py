@@ -324,3 +324,27 @@ def test_without_javascript_the_filters_are_a_plain_get_form(live_server, browse
         "sort": "created",
     }
     context.close()
+
+
+def test_jobs_i_follow_is_a_checkbox_that_swaps_in_place_and_stays_in_the_url(
+    live_server, page: Page, alice, bob, team
+):
+    from pixxel_dashboard.notifications.models import JobFollow
+
+    followed = team.job(minutes_ago=0, submitted_by=bob)
+    team.job(minutes_ago=1, submitted_by=bob)
+    JobFollow.objects.create(job=followed, user=alice)
+    log_in(page, live_server.url, "alice")
+    open_history(page, live_server.url)
+    assert len(row_ids(page)) == 2
+
+    page.get_by_label("Jobs I follow").check()
+    wait_for_htmx(page)
+    wait_for_rows(page, [followed.pixxel_id])
+    assert not_reloaded(page)
+    assert query_of(page.url)["followed_by"] == ["alice"]
+
+    page.get_by_label("Jobs I follow").uncheck()
+    wait_for_htmx(page)
+    wait_until(lambda: len(row_ids(page)) == 2, what="both jobs again")
+    assert "followed_by" not in query_of(page.url)
