@@ -294,3 +294,51 @@ def test_a_webhook_secret_appears_once_at_creation_and_then_in_no_page_log_table
     assert scan_database_for(WEBHOOK_CANARY_BODY) == []
     # The scan itself works: the last four (shown masked on purpose) are findable.
     assert scan_database_for(endpoint.last4) and endpoint.last4 == WEBHOOK_CANARY[-4:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rotated_webhook_secret_is_shown_once_and_as_the_previous_one_in_no_page_or_table(
+    client_for, alice, receiver, monkeypatch, caplog
+):
+    from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
+
+    from pixxel_dashboard.webhooks import delivery
+    from pixxel_dashboard.webhooks.models import Endpoint
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    caplog.set_level(logging.DEBUG)
+    owner = client_for(alice)
+    monkeypatch.setattr(delivery, "new_secret", lambda: "whsec_first_" + "a" * 32)
+    owner.post(
+        "/o/acme/settings/webhooks/add/",
+        {"url": receiver.url, "description": "Canary", "events": ["job.failed"]},
+    )
+    endpoint = Endpoint.objects.get()
+    page = f"/o/acme/settings/webhooks/{endpoint.pk}/"
+    bodies: dict[str, str] = {}
+
+    def used(label: str) -> None:
+        """A test event sent by the real worker, and the webhook's pages, after `label`."""
+        assert owner.post(page + "test/").status_code == 302
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+        received = receiver.requests[-1]
+        bodies[f"delivery {label}"] = repr(received.headers) + received.body.decode()
+        bodies[f"page {label}"] = owner.get(page).content.decode()
+        bodies[f"list {label}"] = owner.get("/o/acme/settings/webhooks/").content.decode()
+
+    # The canary becomes the secret (shown once on purpose), then the previous one, still signing.
+    monkeypatch.setattr(delivery, "new_secret", lambda: WEBHOOK_CANARY)
+    assert WEBHOOK_CANARY in owner.post(page + "rotate-secret/").content.decode()
+    used("after the rotation to the canary")
+    monkeypatch.setattr(delivery, "new_secret", lambda: "whsec_third_" + "c" * 32)
+    bodies["second rotation"] = owner.post(page + "rotate-secret/").content.decode()
+    used("while the canary is the previous secret")
+    assert receiver.requests[-1].headers["Pixxel-Dashboard-Signature"].count("v1=") == 2
+
+    for where, text in bodies.items():
+        assert WEBHOOK_CANARY_BODY not in text, f"the webhook secret leaked into {where}"
+    for record in caplog.records:
+        assert WEBHOOK_CANARY_BODY not in record.getMessage(), f"log record {record.name}"
+        assert WEBHOOK_CANARY_BODY not in repr(record.args), f"log args {record.name}"
+    assert scan_database_for(WEBHOOK_CANARY_BODY) == []

@@ -40,6 +40,35 @@ def test_an_owner_adds_a_webhook_and_sees_its_secret_once(client_for, alice):
     assert "https://hooks.example.com/pixxel" in listing and secret[:-4] not in listing
 
 
+def test_rotating_shows_the_new_secret_once_and_says_until_when_the_old_one_signs(
+    client_for, alice, adam, bob, charlie, globex, hook
+):
+    rotate = f"{PAGE}{hook.pk}/rotate-secret/"
+    assert client_for(bob).post(rotate).status_code == 403  # a member
+    assert (
+        client_for(charlie)
+        .post(f"/o/globex/settings/webhooks/{hook.pk}/rotate-secret/")
+        .status_code
+        == 404
+    )
+    assert client_for(adam).get(rotate).status_code == 405  # a GET never rotates
+    assert crypto.decrypt(Endpoint.objects.get().secret_encrypted) == hook.secret
+
+    response = client_for(adam).post(rotate)
+    assert response.status_code == 200
+    endpoint = Endpoint.objects.get()
+    secret = crypto.decrypt(endpoint.secret_encrypted)
+    page = response.content.decode()
+    assert secret != hook.secret and secret in page and "shown only this once" in page
+    assert "The previous secret also signs each delivery until" in page
+    assert crypto.decrypt(endpoint.previous_secret_encrypted) == hook.secret
+    again = client_for(alice).get(f"{PAGE}{hook.pk}/").content.decode()
+    assert secret[:-4] not in again and hook.secret[:-4] not in again
+    assert endpoint.masked_secret in again and "(the previous secret also signs until" in again
+    event = AuditEvent.objects.get(action="webhook.secret_rotated")
+    assert event.actor == adam and event.organization == endpoint.organization
+
+
 def test_an_admin_may_manage_webhooks_but_a_member_may_not(client_for, adam, bob):
     assert client_for(adam).get(PAGE).status_code == 200
     assert add(client_for(adam)).status_code == 201

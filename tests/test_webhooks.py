@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import threading
+import types
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from pixxel_dashboard.accounts.models import AuditEvent
 from pixxel_dashboard.costs.budgets import set_budget
 from pixxel_dashboard.jobs.models import Project, Source
 from pixxel_dashboard.webhooks import delivery, services
@@ -95,6 +97,35 @@ def test_a_finished_job_reaches_the_receiver_signed_as_the_readme_verifies(
     assert attempt.status_code == 200 and attempt.response_excerpt == '{"ok": true}'
     assert attempt.latency_ms is not None
     assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
+
+
+def test_after_a_rotation_both_secrets_sign_for_24_hours_then_only_the_new_one(
+    acme, alice, hook, receiver, clock
+):
+    verify = readme_verify()
+    verify.__globals__["time"] = types.SimpleNamespace(time=lambda: clock.now().timestamp())
+
+    def signed_with(*secrets: str) -> list[bool]:
+        """Which of `secrets` the README's check accepts for a test event sent now."""
+        deliver.call(delivery.send_test_event(hook))
+        received = receiver.requests[-1]
+        header = received.headers["Pixxel-Dashboard-Signature"]
+        return [verify(secret, header, received.body) for secret in secrets]
+
+    first = hook.secret
+    second = services.rotate_secret(hook, alice)
+    assert second != first and hook.masked_secret.endswith(second[-4:])
+    assert signed_with(first, second, "whsec_neither") == [True, True, False]
+    clock.advance(hours=23, minutes=59)
+    assert signed_with(first, second) == [True, True]
+    clock.advance(minutes=1)
+    assert signed_with(first, second) == [False, True]
+    assert receiver.requests[-1].headers["Pixxel-Dashboard-Signature"].count("v1=") == 1
+    # A second rotation within the day ends the first one's overlap at once.
+    third = services.rotate_secret(hook, alice)
+    fourth = services.rotate_secret(hook, alice)
+    assert signed_with(second, third, fourth) == [False, True, True]
+    assert AuditEvent.objects.filter(action="webhook.secret_rotated").count() == 3
 
 
 def test_only_the_events_an_endpoint_chose_are_delivered_and_only_to_its_organization(
@@ -513,7 +544,8 @@ def test_rotating_the_encryption_key_keeps_webhooks_signing(
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [old]
-    _, secret = services.create_endpoint(acme, alice, receiver.url, "", ["job.failed"])
+    endpoint, previous = services.create_endpoint(acme, alice, receiver.url, "", ["job.failed"])
+    secret = services.rotate_secret(endpoint, alice)  # the previous secret still signs too
     settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [new, old]
     out = io.StringIO()
     call_command("reencrypt_webhook_secrets", stdout=out)
@@ -523,7 +555,9 @@ def test_rotating_the_encryption_key_keeps_webhooks_signing(
         report_ending(acme)
     run_worker()
     (received,) = receiver.requests
-    assert readme_verify()(secret, received.headers["Pixxel-Dashboard-Signature"], received.body)
+    header = received.headers["Pixxel-Dashboard-Signature"]
+    assert readme_verify()(secret, header, received.body)
+    assert readme_verify()(previous, header, received.body)
 
 
 def test_a_secret_that_cannot_be_decrypted_is_a_clear_failure_not_a_crash(

@@ -70,18 +70,20 @@ def reencrypt(token: str) -> str:
         raise KeyUnreadable() from None
 
 
-def reencrypt_rows(rows, describe) -> tuple[int, list[str]]:
-    """Re-encrypt the `secret_encrypted` of every row of the queryset under the first key, locked
-    and in one transaction (a rotation's step 2); returns how many, and `describe(row)` of each
-    row no configured key can read."""
+def reencrypt_rows(rows, describe, fields=("secret_encrypted",)) -> tuple[int, list[str]]:
+    """Re-encrypt the encrypted `fields` (the non-empty ones) of every row of the queryset under
+    the first key, locked and in one transaction (a rotation's step 2); returns how many rows, and
+    `describe(row)` of each row no configured key can read."""
     done, unreadable = 0, []
     with transaction.atomic():
         for row in rows.select_for_update():
             try:
-                row.secret_encrypted = reencrypt(row.secret_encrypted)
+                for field in fields:
+                    if value := getattr(row, field):
+                        setattr(row, field, reencrypt(value))
             except KeyUnreadable:
                 unreadable.append(describe(row))
                 continue
-            row.save(update_fields=["secret_encrypted"])
+            row.save(update_fields=list(fields))
             done += 1
     return done, unreadable

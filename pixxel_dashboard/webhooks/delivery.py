@@ -20,6 +20,7 @@ Time comes from `clock` (replaced by tests with a fake one).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -87,11 +88,13 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The header's value: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`."""
+def signature(secret: str, timestamp: int, body: bytes, *also: str) -> str:
+    """The header's value: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`,
+    and one more `v1` for each secret in `also` (the one a rotation replaced, while it still
+    signs): a receiver accepts the delivery if any `v1` matches its secret."""
     signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    digests = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in (secret, *also)]
+    return f"t={timestamp}," + ",".join(f"v1={digest}" for digest in digests)
 
 
 def body_of(delivery: Delivery) -> bytes:
@@ -315,7 +318,7 @@ def deliver(delivery_id: int) -> str:
     return "delivered" if outcome.ok else (outcome.error or f"HTTP {outcome.status_code}")
 
 
-@sensitive_variables("secret")
+@sensitive_variables("secret", "previous")
 def send(delivery: Delivery, now: datetime) -> Outcome:
     """POST the delivery's body, signed, to its endpoint (no redirects, a short timeout)."""
     endpoint = delivery.endpoint
@@ -324,10 +327,15 @@ def send(delivery: Delivery, now: datetime) -> Outcome:
         secret = crypto.decrypt(endpoint.secret_encrypted)
     except KeyUnreadable:
         return Outcome(error=UNREADABLE_SECRET)
+    previous = []
+    # A courtesy for the day after a rotation: if it cannot be read, the current secret signs.
+    with contextlib.suppress(KeyUnreadable):
+        if endpoint.previous_secret_signs(now):
+            previous.append(crypto.decrypt(endpoint.previous_secret_encrypted))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"PixxelDashboard-Webhooks/{settings.VERSION}",
-        SIGNATURE_HEADER: signature(secret, int(now.timestamp()), body),
+        SIGNATURE_HEADER: signature(secret, int(now.timestamp()), body, *previous),
         EVENT_HEADER: delivery.event_type,
         DELIVERY_HEADER: str(delivery.public_id),
     }

@@ -34,6 +34,12 @@ class Endpoint(models.Model):
     events = models.JSONField(default=list)  # Event values
     secret_encrypted = models.TextField(editable=False)
     last4 = models.CharField(max_length=4, editable=False)
+    # After a rotation the secret it replaced still signs each delivery (a second `v1`) until
+    # `previous_secret_until`, so the receiver can switch over without refusing one.
+    previous_secret_encrypted = models.TextField(
+        editable=False, blank=True, default="", db_default=""
+    )
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     # Why it is off: "Disabled by alice", or after 24 hours of failed deliveries.
     disabled_reason = models.CharField(max_length=200, blank=True)
@@ -57,6 +63,11 @@ class Endpoint(models.Model):
     @property
     def masked_secret(self) -> str:
         return mask_secret(self.last4)
+
+    def previous_secret_signs(self, now) -> bool:
+        return bool(self.previous_secret_encrypted) and (
+            self.previous_secret_until is not None and now < self.previous_secret_until
+        )
 
     def wants(self, event: str) -> bool:
         return self.is_active and event in self.events

@@ -1,6 +1,9 @@
 """Managing an organization's webhook endpoints (the views call these; each change is audited)."""
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -28,6 +31,28 @@ def create_endpoint(organization, user, url: str, description: str, events: list
         )
         record_event(organization, user, "webhook.created", endpoint.url, events=events)
     return endpoint, secret
+
+
+# How long the secret a rotation replaced keeps signing beside the new one.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+@sensitive_variables("secret")
+def rotate_secret(endpoint: Endpoint, user) -> str:
+    """A new signing secret, shown once by the caller; the current one becomes the previous one
+    and signs too for ROTATION_OVERLAP (one rotated earlier than that stops signing now)."""
+    secret = delivery.new_secret()
+    with transaction.atomic():
+        # Both right-hand sides read the row as it was: the old secret moves, the new one lands.
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            previous_secret_encrypted=F("secret_encrypted"),
+            previous_secret_until=delivery.clock.now() + ROTATION_OVERLAP,
+            secret_encrypted=crypto.encrypt(secret),
+            last4=secret[-4:],
+        )
+        record_event(endpoint.organization, user, "webhook.secret_rotated", endpoint.url)
+    endpoint.refresh_from_db()
+    return secret
 
 
 def set_enabled(endpoint: Endpoint, user, enabled: bool) -> None:

@@ -16,6 +16,11 @@ urlpatterns = [
         name="set_webhook_enabled",
     ),
     path(
+        "o/<slug:org>/settings/webhooks/<int:endpoint_id>/rotate-secret/",
+        views.rotate_webhook_secret,
+        name="rotate_webhook_secret",
+    ),
+    path(
         "o/<slug:org>/settings/webhooks/<int:endpoint_id>/test/",
         views.send_test_event,
         name="send_test_event",

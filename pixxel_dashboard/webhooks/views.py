@@ -45,11 +45,13 @@ def _detail_context(organization, membership, endpoint, **extra):
     deliveries = Delivery.objects.filter(endpoint=endpoint).prefetch_related(
         Prefetch("attempts", queryset=Attempt.objects.order_by("-started_at", "-id"))
     )[:RECENT_DELIVERIES]
+    previous_signs = endpoint.previous_secret_signs(delivery.clock.now())
     return {
         "organization": organization,
         "membership": membership,
         "endpoint": endpoint,
         "deliveries": deliveries,
+        "previous_until": endpoint.previous_secret_until if previous_signs else None,
         **extra,
     }
 
@@ -95,6 +97,17 @@ def set_webhook_enabled(request: HtmxHttpRequest, org: str, endpoint_id: int):
     services.set_enabled(endpoint, request.user, enabled)
     messages.success(request, f"{'Enabled' if enabled else 'Disabled'} the webhook.")
     return redirect("webhook_detail", organization.slug, endpoint.pk)
+
+
+@sensitive_variables("secret")
+@login_required
+@require_POST
+def rotate_webhook_secret(request: HtmxHttpRequest, org: str, endpoint_id: int):
+    """A new secret, shown once on this answer (no redirect), like a new webhook's."""
+    organization, membership, endpoint = _endpoint_for(request, org, endpoint_id)
+    secret = services.rotate_secret(endpoint, request.user)
+    context = _detail_context(organization, membership, endpoint, new_secret=secret, rotated=True)
+    return render(request, DETAIL_TEMPLATE, context)
 
 
 @login_required

@@ -14,6 +14,8 @@ class Command(BaseCommand):
         done, unreadable = reencrypt_rows(
             Endpoint.objects.select_related("organization"),
             lambda endpoint: f"{endpoint.organization.slug}: {endpoint.url}",
+            # The secret a rotation replaced too, while it may still sign.
+            fields=("secret_encrypted", "previous_secret_encrypted"),
         )
         self.stdout.write(f"Re-encrypted {done} webhook secret{'s' if done != 1 else ''}.")
         if unreadable:
