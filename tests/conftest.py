@@ -54,6 +54,9 @@ def empty_cache(request):
     """
     from django.core.cache import cache
 
+    from pixxel_dashboard.jobs import dependencies
+
+    dependencies.clear_memo()  # this process's copies of cached analyses, keyed by row ids too
     uses_database = request.node.get_closest_marker("django_db") or (
         "_django_db_helper" in request.fixturenames
     )

@@ -2,6 +2,7 @@
 cycles named and drawn, missing names flagged."""
 
 import re
+import types
 
 from pixxel_dashboard.jobs import detail, graph
 from pixxel_dashboard.jobs.models import Task
@@ -166,3 +167,38 @@ def test_an_answer_that_only_moves_progress_reuses_the_analysis_and_a_failure_re
     page = client_for(alice).get(job.get_absolute_url()).content.decode()
     assert "Skipped" in page
     assert len(analyses) == 1
+
+
+def test_the_pages_and_polls_of_a_watched_job_read_its_analysis_from_the_cache_once(
+    acme, alice, bob, client_for, pixxel, sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Between two changes of its task graph, this process keeps the analysis it read: a page or
+    poll after the first neither reads nor unpickles it again."""
+    from django.core.cache import cache
+
+    from pixxel_dashboard.jobs import dependencies
+    from pixxel_dashboard.jobs.sync import sync_job
+
+    job = submit(acme, alice, pixxel)
+    sandbox.advance(20)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_job(job, force=True)
+    mark_synced(job)
+    reads = []
+    monkeypatch.setattr(
+        dependencies,
+        "cache",
+        types.SimpleNamespace(get=lambda key: reads.append(key) or cache.get(key), set=cache.set),
+    )
+    for viewer in (alice, bob, alice):
+        page = client_for(viewer).get(job.get_absolute_url()).content.decode()
+        assert re.findall(r'data-node="([^"]+)"', page)[: len(LINEAR)] == LINEAR
+    assert len(reads) == 1
+    # Another graph (a task moved on) is another key: read, or analysed, once more.
+    sandbox.advance(60)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_job(job, force=True)
+    job.refresh_from_db()
+    mark_synced(job)
+    client_for(bob).get(job.get_absolute_url())
+    assert len(reads) == 2
