@@ -560,6 +560,26 @@ def test_rotating_the_encryption_key_keeps_webhooks_signing(
     assert readme_verify()(previous, header, received.body)
 
 
+def test_re_encryption_drops_a_previous_secret_that_no_longer_signs(acme, alice, settings):
+    import io
+
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [old]
+    endpoint, _ = services.create_endpoint(
+        acme, alice, "https://h.example.com/", "", ["job.failed"]
+    )
+    services.rotate_secret(endpoint, alice)
+    Endpoint.objects.update(previous_secret_until=timezone.now())  # its day is over
+    settings.PIXXEL_DASHBOARD_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("reencrypt_webhook_secrets", stdout=out)
+    assert "Re-encrypted 1 webhook secret." in out.getvalue()
+    endpoint.refresh_from_db()
+    assert endpoint.previous_secret_encrypted == "" and endpoint.previous_secret_until is None
+
+
 def test_a_secret_that_cannot_be_decrypted_is_a_clear_failure_not_a_crash(
     acme, hook, receiver, settings, django_capture_on_commit_callbacks
 ):

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from pixxel_dashboard.keys.crypto import reencrypt_rows
 from pixxel_dashboard.webhooks.models import Endpoint
@@ -11,6 +12,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # A secret a rotation replaced more than a day ago signs nothing any more: dropped, not
+        # re-encrypted (nor, under a key already gone, reported as unreadable).
+        Endpoint.objects.filter(previous_secret_until__lte=timezone.now()).update(
+            previous_secret_encrypted="", previous_secret_until=None
+        )
         done, unreadable = reencrypt_rows(
             Endpoint.objects.select_related("organization"),
             lambda endpoint: f"{endpoint.organization.slug}: {endpoint.url}",
