@@ -32,6 +32,9 @@ def test_the_settings_page_offers_each_organization_its_choices(
     assert "The organization&#x27;s default (all my jobs)" in body  # Globex's
     for label in ("All my jobs", "Only failures", "None"):
         assert label in body
+    # Each organization's history, filtered to the jobs alice follows there.
+    assert '<a href="/o/acme/jobs/?followed_by=alice">Acme Imaging</a>' in body
+    assert '<a href="/o/globex/jobs/?followed_by=alice">Globex Survey</a>' in body
 
 
 def test_a_member_chooses_per_organization_and_can_go_back_to_the_default(
