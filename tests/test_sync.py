@@ -25,6 +25,22 @@ def make_pending_due() -> None:
     DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
 
 
+def run_chain_until_it_ends(job, sandbox, rounds: int = 20) -> set[str]:
+    """Pixxel's time moves on and the worker runs the job's queued syncs, round after round, until
+    the job ends (or `rounds` run out); the statuses the job was seen in."""
+    statuses = set()
+    for _ in range(rounds):
+        sandbox.advance(10)
+        age_claim(job)
+        make_pending_due()
+        run_worker()
+        job.refresh_from_db()
+        statuses.add(job.status)
+        if job.is_terminal:
+            break
+    return statuses
+
+
 def test_a_job_goes_from_queued_through_running_to_succeeded(acme, alice, pixxel, sandbox):
     job = submit(acme, alice, pixxel)
     assert job.status == "queued"
@@ -58,16 +74,7 @@ def test_the_worker_syncs_and_reschedules_until_the_job_is_terminal(acme, alice,
     assert pending.run_after > timezone.now()
     assert pending.task_path == sync_job_task.module_path
 
-    statuses = set()
-    for _ in range(20):
-        sandbox.advance(10)
-        age_claim(job)
-        make_pending_due()
-        run_worker()
-        job.refresh_from_db()
-        statuses.add(job.status)
-        if job.is_terminal:
-            break
+    statuses = run_chain_until_it_ends(job, sandbox)
     assert "running" in statuses and job.status == "succeeded"
     assert not DBTaskResult.objects.filter(status="READY").exists()  # the chain ended
     assert job.tasks.filter(status="succeeded").count() == 5
@@ -288,14 +295,7 @@ def test_a_chain_whose_queued_run_was_lost_with_its_worker_is_resumed(
     call_command("resume_stalled_syncs")
     assert capsys.readouterr().out == "Resumed 1 job sync.\n"
     assert sync.resume_stalled_syncs() == 0  # one new chain, not one per sweep
-    for _ in range(20):
-        sandbox.advance(10)
-        age_claim(job)
-        make_pending_due()
-        run_worker()
-        job.refresh_from_db()
-        if job.is_terminal:
-            break
+    run_chain_until_it_ends(job, sandbox)
     assert job.status == "succeeded"
 
 
