@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -727,8 +728,6 @@ def submission_targets(subs: Submissions) -> list[tuple]:
 def run(args, folder: Path) -> int:
     from django.contrib.auth import get_user_model
 
-    from pixxel_dashboard.sandbox.server import SandboxServer
-
     if args.only == ["submission"]:  # the submission rows alone: no seeding, no pages
         return run_submissions_only(args, folder)
 
@@ -743,48 +742,35 @@ def run(args, folder: Path) -> int:
     measured = selected(pages(sizes, long_jobs, admin_user), args.only)
     keep_jobs_fresh()
     clients = logged_in_clients(measured)
-    server_sandbox = SandboxServer(port=0, speed=0.0).start()
-    try:
-        with override_settings(
-            ROOT_URLCONF="bench_urls",
-            PIXXEL_API_BASE_URL=server_sandbox.base_url,
-            PIXXEL_MAX_RETRIES=0,
-            **NO_SUBMISSION_LIMITS,
-        ):
-            measure_in_process(measured, clients, args.runs)
-            raw = {
-                s.jobs: statistics.median(
-                    timed(lambda o=s.data.org: costs.raw_aggregate(o), args.runs)
-                )
-                for s in sizes
-            }
-            gunicorn = (
-                None
-                if args.no_http
-                else start_gunicorn(server_sandbox.base_url, folder, args.redis)
+    with sandbox_and_bench_settings() as server_sandbox:
+        measure_in_process(measured, clients, args.runs)
+        raw = {
+            s.jobs: statistics.median(timed(lambda o=s.data.org: costs.raw_aggregate(o), args.runs))
+            for s in sizes
+        }
+        gunicorn = (
+            None if args.no_http else start_gunicorn(server_sandbox.base_url, folder, args.redis)
+        )
+        try:
+            if gunicorn:
+                headers = cookie_headers(measured, clients)
+                measure_over_http(measured, gunicorn, headers, args.runs)
+                for m in measured:
+                    concurrent = m.label == "bare view (baseline)" or m.is_poll
+                    if concurrent and m.http_status in (200, 204):
+                        url, header = gunicorn.url + m.url, headers[m.label]
+                        # Every worker warmed up on this URL first (templates, connections).
+                        throughput(url, header, m, seconds=1.0)
+                        m.rate = throughput(url, header, m)
+                        m.rate_alone = throughput(url, header, m, 1)
+            subs = (
+                measure_submissions(server_sandbox, gunicorn, args.runs)
+                if not args.only or "submission" in args.only
+                else Submissions()
             )
-            try:
-                if gunicorn:
-                    headers = cookie_headers(measured, clients)
-                    measure_over_http(measured, gunicorn, headers, args.runs)
-                    for m in measured:
-                        concurrent = m.label == "bare view (baseline)" or m.is_poll
-                        if concurrent and m.http_status in (200, 204):
-                            url, header = gunicorn.url + m.url, headers[m.label]
-                            # Every worker warmed up on this URL first (templates, connections).
-                            throughput(url, header, m, seconds=1.0)
-                            m.rate = throughput(url, header, m)
-                            m.rate_alone = throughput(url, header, m, 1)
-                subs = (
-                    measure_submissions(server_sandbox, gunicorn, args.runs)
-                    if not args.only or "submission" in args.only
-                    else Submissions()
-                )
-            finally:
-                if gunicorn:
-                    gunicorn.stop()
-    finally:
-        server_sandbox.stop()
+        finally:
+            if gunicorn:
+                gunicorn.stop()
 
     print()
     print(
@@ -816,9 +802,10 @@ def run(args, folder: Path) -> int:
     return 0
 
 
-def run_submissions_only(args, folder: Path) -> int:
-    """`--only submission`: the submission rows alone, against their baseline (the direct call),
-    on an empty database (a submission's cost does not depend on the history's size)."""
+@contextmanager
+def sandbox_and_bench_settings():
+    """A sandbox server with its clock stopped, and the settings every measurement runs under (the
+    bench's URLconf with the bare view, that sandbox, no retries, no submission rate limit)."""
     from pixxel_dashboard.sandbox.server import SandboxServer
 
     sandbox = SandboxServer(port=0, speed=0.0).start()
@@ -829,14 +816,21 @@ def run_submissions_only(args, folder: Path) -> int:
             PIXXEL_MAX_RETRIES=0,
             **NO_SUBMISSION_LIMITS,
         ):
-            gunicorn = None if args.no_http else start_gunicorn(sandbox.base_url, folder)
-            try:
-                subs = measure_submissions(sandbox, gunicorn, args.runs)
-            finally:
-                if gunicorn:
-                    gunicorn.stop()
+            yield sandbox
     finally:
         sandbox.stop()
+
+
+def run_submissions_only(args, folder: Path) -> int:
+    """`--only submission`: the submission rows alone, against their baseline (the direct call),
+    on an empty database (a submission's cost does not depend on the history's size)."""
+    with sandbox_and_bench_settings() as sandbox:
+        gunicorn = None if args.no_http else start_gunicorn(sandbox.base_url, folder, args.redis)
+        try:
+            subs = measure_submissions(sandbox, gunicorn, args.runs)
+        finally:
+            if gunicorn:
+                gunicorn.stop()
     print(f"{connection.vendor}, {args.runs} runs of each, interleaved")
     print_submissions(subs)
     print()
