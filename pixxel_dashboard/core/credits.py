@@ -54,6 +54,25 @@ def as_credits(value) -> Decimal | None:
     return amount if _in_bounds(amount) else None
 
 
+def credits_text(value: Decimal | None) -> str:
+    """As the pages and emails write credits: whole amounts without decimals, others with two;
+    "" for none, "invalid" for INVALID_CREDITS."""
+    if value is None:
+        return ""
+    if not value.is_finite():
+        return str(value)
+    return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+
+
+def over_estimate(cost, estimate) -> bool:
+    """Did it take more credits than its estimate? Only when both are known numbers (an unsaved
+    job may hold a plain int; INVALID_CREDITS is no number)."""
+    if cost is None or estimate is None:
+        return False
+    cost, estimate = Decimal(cost), Decimal(estimate)
+    return cost.is_finite() and estimate.is_finite() and cost > estimate
+
+
 def credits_display(value):
     """For admin lists, whose number formatting cannot take INVALID_CREDITS."""
     return "invalid" if isinstance(value, InvalidCredits) else value

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from pixxel_dashboard.core.credits import credits_text, over_estimate
 from pixxel_dashboard.core.durations import format_duration
 from pixxel_dashboard.core.moments import iso_utc
 
@@ -705,17 +706,10 @@ class HistoryRow:
     def __post_init__(self) -> None:
         job = self.job
         self.duration = format_duration(job.time_taken_seconds)
-        cost, estimate = job.cost, job.estimated_cost
-        self.overrun = (
-            cost is not None
-            and estimate is not None
-            and _is_number(cost)
-            and _is_number(estimate)
-            and cost > estimate
-        )
+        self.overrun = over_estimate(job.cost, job.estimated_cost)
         self.progress = "" if job.progress is None else f"{job.progress:.0f}"
-        self.credits = _credits(cost)
-        self.estimate = _credits(estimate)
+        self.credits = credits_text(job.cost)
+        self.estimate = credits_text(job.estimated_cost)
         unknown_word = job.status == Status.UNKNOWN and job.status_raw
         self.status = (
             f"unknown — Pixxel says '{job.status_raw}'"
@@ -735,19 +729,6 @@ class HistoryRow:
     @property
     def short_id(self) -> str:
         return self.job.pixxel_id[:8]
-
-
-def _is_number(value: Decimal) -> bool:
-    return value.is_finite()  # INVALID_CREDITS (a stored amount out of bounds) is not
-
-
-def _credits(value: Decimal | None) -> str:
-    """As the job page writes credits: whole amounts without decimals, others with two."""
-    if value is None:
-        return ""
-    if not _is_number(value):
-        return str(value)  # "invalid"
-    return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
 
 
 def history_rows(organization, jobs: Iterable[Job]) -> list[HistoryRow]:

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pixxel_dashboard.accounts.models import Membership, one_line
+from pixxel_dashboard.core.credits import credits_text, over_estimate
 from pixxel_dashboard.core.durations import format_duration
 from pixxel_dashboard.jobs.models import STATUS_ICONS, Job, Source
 
@@ -158,20 +159,6 @@ def job_link(job: Job) -> str:
     return settings.SITE_URL + job.get_absolute_url()
 
 
-def _credits(value) -> str:
-    """As the job page writes credits: whole amounts without decimals, others with two."""
-    if value is None:
-        return ""
-    if not value.is_finite():
-        return str(value)  # "invalid": stored out of bounds
-    return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
-
-
-def _over(cost, estimate) -> bool:
-    numbers = [v for v in (cost, estimate) if v is not None and v.is_finite()]
-    return len(numbers) == 2 and cost > estimate
-
-
 def email_context(row: JobEmail) -> dict:
     job = row.job
     status_word = job.get_status_display()
@@ -185,9 +172,9 @@ def email_context(row: JobEmail) -> dict:
         "workflow": workflow,
         "project": project,
         "duration": format_duration(job.time_taken_seconds),
-        "credits": _credits(job.cost),
-        "estimate": _credits(job.estimated_cost),
-        "over_estimate": _over(job.cost, job.estimated_cost),
+        "credits": credits_text(job.cost),
+        "estimate": credits_text(job.estimated_cost),
+        "over_estimate": over_estimate(job.cost, job.estimated_cost),
         "failure_reason": job.failure_reason if job.status == "failed" else "",
         "link": job_link(job),
         "submitted": job.submitted_by_id == row.recipient_id and job.source != Source.IMPORTED,

@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from pixxel_dashboard.accounts.models import Role, mail_addresses, one_line
+from pixxel_dashboard.core.credits import over_estimate
 from pixxel_dashboard.jobs.models import Job, Source, Status
 from pixxel_dashboard.keys import crypto
 from pixxel_dashboard.keys.errors import KeyUnreadable
@@ -204,8 +205,7 @@ def on_job_finished(sender, job: Job, previous_status: str | None, **kwargs) -> 
         kinds.append(Event.JOB_SUCCEEDED)
     elif job.status == Status.FAILED:
         kinds.append(Event.JOB_FAILED)
-    cost, estimate = _number(job.cost), _number(job.estimated_cost)
-    if cost is not None and estimate is not None and cost > estimate:
+    if over_estimate(job.cost, job.estimated_cost):
         kinds.append(Event.COST_OVER_ESTIMATE)
     endpoints = list(Endpoint.objects.filter(organization_id=job.organization_id, is_active=True))
     wanted = [kind for kind in kinds if any(e.wants(kind) for e in endpoints)]
