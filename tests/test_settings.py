@@ -399,9 +399,35 @@ def test_a_logout_while_redis_fails_leaves_a_cached_session_minutes_not_weeks(
         def unreachable(*args, **kwargs):
             raise RedisConnectionError("Redis is down")
 
-        monkeypatch.setattr(cache, "delete", unreachable)
+        monkeypatch.setattr(cache._cache, "delete", unreachable)  # below ForgivingRedisCache
         assert client.post("/accounts/logout/").status_code == 302  # not an error page
         # The copy Redis kept expires within CACHED_SECONDS, not with the session's two weeks.
         assert 0 < redis.Redis.from_url(REDIS_7).ttl(stored[0]) <= CACHED_SECONDS
         monkeypatch.undo()
         cache.clear()
+
+
+def test_with_redis_unreachable_people_still_log_in_and_out_and_no_session_id_is_logged(
+    acme, alice, client, caplog
+):
+    from tests.conftest import PASSWORD
+
+    unreachable = {
+        **SESSIONS_IN_REDIS,
+        "CACHES": {
+            "default": {
+                "BACKEND": "pixxel_dashboard.core.cache.ForgivingRedisCache",
+                "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+                "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+            }
+        },
+    }
+    with override_settings(**unreachable):
+        login = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+        assert login.status_code == 302 and login.url == "/"
+        assert client.get("/o/acme/jobs/").status_code == 200
+        session_id = client.cookies["sessionid"].value
+        assert client.post("/accounts/logout/").status_code == 302
+        assert client.get("/o/acme/jobs/").status_code == 302  # to the login page
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pixxel_dashboard.core.cache"]
+    assert warnings and not [w for w in warnings if session_id in w]

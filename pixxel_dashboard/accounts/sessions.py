@@ -6,19 +6,16 @@ uncapped, that copy would sign the browser in again for the rest of the session'
 Redis is back. Capped, it is gone within minutes, and the logout itself still succeeds.
 """
 
-import logging
-
 from django.conf import settings
 from django.contrib.sessions.backends import cached_db
 from django.core.cache import caches
-
-logger = logging.getLogger(__name__)
 
 CACHED_SECONDS = 300
 
 
 class _CappedCache:
-    """The session cache, with every copy's life capped and a failed delete logged, not raised."""
+    """The session cache, with every copy's life capped (an unreachable Redis is forgiven below
+    it, by core/cache.py's ForgivingRedisCache)."""
 
     def __init__(self, cache):
         self._cache = cache
@@ -30,13 +27,6 @@ class _CappedCache:
     async def aset(self, key, value, timeout=None, version=None):
         capped = CACHED_SECONDS if timeout is None else min(timeout, CACHED_SECONDS)
         return await self._cache.aset(key, value, capped, version)
-
-    def delete(self, key, version=None):
-        try:
-            return self._cache.delete(key, version)
-        except Exception as exc:
-            logger.warning("sessions: could not delete the cached copy of a session (%s)", exc)
-            return False
 
     def __contains__(self, key):
         return key in self._cache
