@@ -687,6 +687,35 @@ def test_an_estimate_given_as_a_plain_number_is_compared_too(
     }
 
 
+def test_the_daily_prune_forgets_a_rotated_out_secret_once_its_day_is_over(
+    acme, alice, hook, clock
+):
+    services.rotate_secret(hook, alice)
+    call_command("prune_webhook_deliveries", stdout=io.StringIO())
+    hook.refresh_from_db()
+    assert hook.previous_secret_encrypted  # still signing beside the new one
+    clock.advance(hours=24)
+    call_command("prune_webhook_deliveries", stdout=io.StringIO())
+    hook.refresh_from_db()
+    assert hook.previous_secret_encrypted == "" and hook.previous_secret_until is None
+
+
+def test_enabling_a_webhook_that_is_on_leaves_its_retries_on_their_schedule(
+    acme, alice, hook, receiver, clock, django_capture_on_commit_callbacks
+):
+    receiver.answers = [503]
+    with django_capture_on_commit_callbacks(execute=True):
+        report_ending(acme)
+    owed = Delivery.objects.get()
+    deliver.call(owed.pk)
+    owed.refresh_from_db()
+    waiting_until = owed.next_attempt_at
+    assert owed.state == "pending" and waiting_until > clock.now()
+    services.set_enabled(hook, alice, True)  # a second click, a stale tab
+    owed.refresh_from_db()
+    assert owed.next_attempt_at == waiting_until and owed.series_attempts == 1
+
+
 def test_the_daily_prune_deletes_settled_deliveries_after_30_days_and_keeps_pending_ones(
     acme, hook, receiver, clock, django_capture_on_commit_callbacks
 ):

@@ -249,7 +249,8 @@ def resume_pending(endpoint: Endpoint) -> None:
 
 def _send_again_now(deliveries) -> None:
     ids = list(deliveries.values_list("pk", flat=True))
-    Delivery.objects.filter(pk__in=ids).update(
+    # Still the caller's selection: a delivery a running send settled meanwhile stays settled.
+    deliveries.filter(pk__in=ids).update(
         state=DeliveryState.PENDING,
         next_attempt_at=clock.now(),
         series_started_at=None,

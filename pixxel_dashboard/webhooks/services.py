@@ -60,9 +60,11 @@ def set_enabled(endpoint: Endpoint, user, enabled: bool) -> None:
         if enabled:
             # A fresh start: its failures so far no longer count toward disabling it, and what
             # it was still owed when it stopped is sent now (each with a new 24-hour series).
-            Endpoint.objects.filter(pk=endpoint.pk).update(
+            # Only if it was off: enabling it again (a second click, a stale tab) changes nothing.
+            if not Endpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
                 is_active=True, disabled_at=None, disabled_reason="", failing_since=None
-            )
+            ):
+                return
             delivery.resume_pending(endpoint)
         else:
             Endpoint.objects.filter(pk=endpoint.pk).update(
@@ -72,6 +74,14 @@ def set_enabled(endpoint: Endpoint, user, enabled: bool) -> None:
             )
         action = "webhook.enabled" if enabled else "webhook.disabled"
         record_event(endpoint.organization, user, action, endpoint.url)
+
+
+def forget_previous_secrets() -> int:
+    """Drop the secrets rotations replaced whose day of signing is over (the daily prune, and
+    before re-encrypting): they sign nothing and need not be kept, even encrypted."""
+    return Endpoint.objects.filter(previous_secret_until__lte=delivery.clock.now()).update(
+        previous_secret_encrypted="", previous_secret_until=None
+    )
 
 
 def delete_endpoint(endpoint: Endpoint, user) -> None:

@@ -4,12 +4,14 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from pixxel_dashboard.webhooks.models import Delivery, DeliveryState
+from pixxel_dashboard.webhooks.services import forget_previous_secrets
 
 
 class Command(BaseCommand):
     help = (
         "Delete webhook deliveries (and their attempts) older than --days that are settled, "
-        "delivered or failed for good; pending ones are kept whatever their age. Run daily."
+        "delivered or failed for good; pending ones are kept whatever their age. Also forgets the "
+        "secrets rotations replaced once their day of signing is over. Run daily."
     )
 
     def add_arguments(self, parser):
@@ -21,6 +23,8 @@ class Command(BaseCommand):
         settled = Delivery.objects.exclude(state=DeliveryState.PENDING).filter(
             created_at__lt=timezone.now() - timedelta(days=max(days, 0))
         )
-        deleted = settled.count()
-        settled.delete()
+        # Only the keys are read to delete them with their attempts (not a month of payloads).
+        _, per_model = settled.only("pk").delete()
+        deleted = per_model.get(Delivery._meta.label, 0)
         self.stdout.write(f"Deleted {deleted} webhook deliver{'ies' if deleted != 1 else 'y'}.")
+        forget_previous_secrets()

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from pixxel_dashboard.keys.crypto import reencrypt_rows
 from pixxel_dashboard.webhooks.models import Endpoint
+from pixxel_dashboard.webhooks.services import forget_previous_secrets
 
 
 class Command(BaseCommand):
@@ -12,11 +12,9 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        # A secret a rotation replaced more than a day ago signs nothing any more: dropped, not
-        # re-encrypted (nor, under a key already gone, reported as unreadable).
-        Endpoint.objects.filter(previous_secret_until__lte=timezone.now()).update(
-            previous_secret_encrypted="", previous_secret_until=None
-        )
+        # A secret a rotation replaced more than a day ago: dropped, not re-encrypted (nor,
+        # under a key already gone, reported as unreadable).
+        forget_previous_secrets()
         done, unreadable = reencrypt_rows(
             Endpoint.objects.select_related("organization"),
             lambda endpoint: f"{endpoint.organization.slug}: {endpoint.url}",
