@@ -204,14 +204,17 @@ def sync_job(job: Job, force: bool = False) -> bool:
     return called
 
 
+def sync_due(job: Job) -> bool:
+    """Is a sync of `job` due now (would `refresh_if_stale` call Pixxel)?"""
+    return needs_sync(job) and next_sync_at(job) <= timezone.now()
+
+
 def refresh_if_stale(job: Job) -> bool:
     """Inline refresh for the page and its poll: the worker's stand-in when none is running.
 
     The claim makes it one request per interval, whoever is watching.
     """
-    if not needs_sync(job) or next_sync_at(job) > timezone.now():
-        return False
-    return sync_job(job)
+    return sync_due(job) and sync_job(job)
 
 
 def _enqueue(job_id: int, run_after: datetime):
@@ -338,7 +341,7 @@ def resume_stalled_syncs(now: datetime | None = None) -> int:
     }
     resumed = 0
     for pk, mark in named.items():
-        if mark is None or (pk, mark.isoformat()) in waiting:
+        if mark is None or (pk, mark.isoformat()) in waiting:  # (never None: the filter)
             continue  # late (the workers are behind), not lost
         with transaction.atomic():
             if Job.objects.filter(pk=pk, sync_scheduled_for=mark).update(sync_scheduled_for=now):

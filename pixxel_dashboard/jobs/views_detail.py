@@ -36,7 +36,7 @@ from pixxel_dashboard.pixxel.client import opens_download
 
 from . import dependencies, detail, poll_pass
 from .models import Job, JobValidationError, Status, Task
-from .sync import needs_sync, next_sync_at, refresh_if_stale, sync_interval
+from .sync import refresh_if_stale, sync_due, sync_interval
 
 logger = logging.getLogger(__name__)
 
@@ -124,14 +124,9 @@ def _read_on_pass(request, org: str, job_id: str) -> Job | None:
     return next(iter(Job.objects.raw(_DECIDING_BY_KEY, [pk])), None)
 
 
-def _sync_due(job: Job) -> bool:
-    """Would `refresh_if_stale` call Pixxel now?"""
-    return needs_sync(job) and next_sync_at(job) <= timezone.now()
-
-
 def _nothing_new(job: Job, seen: str | None) -> bool:
     """The page is current, the job still polls and no inline refresh is due."""
-    return _polling(job) and seen == live_token(job) and not _sync_due(job)
+    return _polling(job) and seen == live_token(job) and not sync_due(job)
 
 
 def _seen_version(token: str | None) -> int | None:
@@ -289,7 +284,7 @@ def job_poll(request: HtmxHttpRequest, org: str, job: str):
     # Nothing changed is the common answer: it must cost the same for 2,000 tasks as for 10, so it
     # is decided on the job row alone (no tasks, no raw document, no spec). What the pass read is
     # reused unless a sync is due (a sync needs the whole row).
-    reused = passed if passed is not None and not _sync_due(passed) else None
+    reused = passed if passed is not None and not sync_due(passed) else None
     light = passed is None
     organization, membership, job_obj = _get_job(request, org, job, light=light, read=reused)
     refreshed = job_obj is not reused and _refresh(job_obj)
