@@ -15,6 +15,7 @@ from pixxel_dashboard.keys import services
 from pixxel_dashboard.keys.models import ApiKey
 from pixxel_dashboard.pixxel import PixxelError
 from pixxel_dashboard.sandbox.simulation import fingerprint
+from tests.plugins.worker import run_worker
 
 CANARY = "sbx_CANARY_k9q2Zx7Lw4Vt8Rp3Ym6"
 # The last four characters are shown on purpose (••••8Rp3Ym6 → ••••Ym6?); the rest must never be.
@@ -245,19 +246,16 @@ def assert_webhook_canary_nowhere(bodies: dict[str, str], records) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker_keeps_test_connection")
 def test_a_webhook_secret_appears_once_at_creation_and_then_in_no_page_log_table_or_request(
     client_for, alice, adam, charlie, superuser, receiver, monkeypatch, caplog
 ):
     """The secret is shown on the page that answers the creation, and nowhere else: not on any
     page after it, not in a delivery (only its HMAC is), not in a log record or a table."""
-    from django.core.management import call_command
-    from django_tasks_db.management.commands import db_worker
-
     from pixxel_dashboard.webhooks import delivery
     from pixxel_dashboard.webhooks.models import Delivery, Endpoint
 
     monkeypatch.setattr(delivery, "new_secret", lambda: WEBHOOK_CANARY)
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     caplog.set_level(logging.DEBUG)
     owner = client_for(alice)
     created = owner.post(
@@ -269,10 +267,10 @@ def test_a_webhook_secret_appears_once_at_creation_and_then_in_no_page_log_table
     # It is used: a test event (sent by the real worker), a failed attempt, a redelivery.
     receiver.answers = [500]
     owner.post(f"/o/acme/settings/webhooks/{endpoint.pk}/test/")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run_worker()
     owed = Delivery.objects.get()
     owner.post(f"/o/acme/settings/webhooks/{endpoint.pk}/deliveries/{owed.pk}/redeliver/")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run_worker()
     assert len(receiver.requests) == 2
     bodies: dict[str, str] = {}
     for user in (alice, adam):
@@ -302,16 +300,13 @@ def test_a_webhook_secret_appears_once_at_creation_and_then_in_no_page_log_table
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker_keeps_test_connection")
 def test_a_rotated_webhook_secret_is_shown_once_and_as_the_previous_one_in_no_page_or_table(
     client_for, alice, receiver, monkeypatch, caplog
 ):
-    from django.core.management import call_command
-    from django_tasks_db.management.commands import db_worker
-
     from pixxel_dashboard.webhooks import delivery
     from pixxel_dashboard.webhooks.models import Endpoint
 
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     caplog.set_level(logging.DEBUG)
     owner = client_for(alice)
     monkeypatch.setattr(delivery, "new_secret", lambda: "whsec_first_" + "a" * 32)
@@ -326,7 +321,7 @@ def test_a_rotated_webhook_secret_is_shown_once_and_as_the_previous_one_in_no_pa
     def used(label: str) -> None:
         """A test event sent by the real worker, and the webhook's pages, after `label`."""
         assert owner.post(page + "test/").status_code == 302
-        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+        run_worker()
         received = receiver.requests[-1]
         bodies[f"delivery {label}"] = repr(received.headers) + received.body.decode()
         bodies[f"page {label}"] = owner.get(page).content.decode()
