@@ -352,6 +352,28 @@ def test_a_mail_server_refusing_frees_the_claim_for_the_next_run(
     assert send_job_emails.call([row.pk]) == 0
 
 
+def test_a_mail_server_that_keeps_refusing_is_given_up_on_after_five_tries_and_logged(
+    acme, bob, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        end(acme, "j", "failed", by=bob)
+    (row,) = JobEmail.objects.all()
+
+    class MailServerDown:
+        def send_messages(self, messages):
+            raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(emails, "_mailer", MailServerDown)
+    for _ in range(emails.MAX_ATTEMPTS + 2):
+        assert send_job_emails.call([row.pk]) == 0
+    row.refresh_from_db()
+    assert row.attempts == emails.MAX_ATTEMPTS and row.sent_at is None
+    given_up = [r for r in caplog.records if "gave up on job email" in r.getMessage()]
+    assert len(given_up) == 1 and given_up[0].levelname == "ERROR"
+    monkeypatch.undo()
+    assert send_job_emails.call([row.pk]) == 0 and mail.outbox == []  # not even once it is back
+
+
 def test_a_rolled_back_save_emails_no_one(acme, bob, django_capture_on_commit_callbacks):
     class Aborted(Exception):
         pass

@@ -77,6 +77,11 @@ class MembershipQuerySet(models.QuerySet):
             user__email=""
         )
 
+    def with_job_emails(self):
+        """With what `notifications.preferences.effective` reads: the member's own job-email
+        setting and the organization's default (no query per member)."""
+        return self.select_related("job_emails", "organization__job_emails_default")
+
 
 class Membership(models.Model):
     user = models.ForeignKey(

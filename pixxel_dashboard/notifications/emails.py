@@ -30,13 +30,19 @@ from django.utils import timezone
 from pixxel_dashboard.accounts.models import Membership, one_line
 from pixxel_dashboard.core.credits import credits_text, over_estimate
 from pixxel_dashboard.core.durations import format_duration
-from pixxel_dashboard.jobs.models import STATUS_ICONS, Job, Source
+from pixxel_dashboard.jobs.models import STATUS_ICONS, Job, Source, Status
 
 from . import preferences
 from .models import JobEmail, JobFollow
 from .unsubscribe import unsubscribe_link
 
 logger = logging.getLogger(__name__)
+
+# The job ends that have an email (Pixxel's contract has no "cancelled").
+FINAL_STATUS_EVENT: dict[str, str] = {
+    Status.SUCCEEDED: JobEmail.Event.SUCCEEDED,
+    Status.FAILED: JobEmail.Event.FAILED,
+}
 
 # How long a claimed email is left to the worker that claimed it before another run may send it.
 CLAIM_LEASE = timedelta(minutes=10)
@@ -47,7 +53,7 @@ MAX_ATTEMPTS = 5
 def claim_job_emails(sender, job: Job, previous_status: str | None = None, **kwargs) -> list[int]:
     """`job_finished`'s receiver (in save_job's transaction): claim one row per recipient who
     wants this email and queue the sending for when the save commits. Returns the new rows' ids."""
-    event = preferences.FINAL_STATUS_EVENT.get(job.status)
+    event = FINAL_STATUS_EVENT.get(job.status)
     # A job first stored already ended (history loaded by an import or the demo) was never
     # watched running: its end is no news to anyone.
     if event is None or previous_status is None:
@@ -78,7 +84,7 @@ def recipients_of(job: Job, event: str) -> list[int]:
     memberships = (
         Membership.objects.filter(organization_id=job.organization_id, user_id__in=people)
         .reachable_by_mail()
-        .select_related("job_emails", "organization__job_emails_default")
+        .with_job_emails()
         .order_by("user_id")
     )
     return [m.user_id for m in memberships if preferences.wants(preferences.effective(m), event)]
@@ -123,7 +129,6 @@ def send_job_emails(email_ids: list[int]) -> int:
         "job__organization",
         "job__project",
         "job__workflow",
-        "job__submitted_by",
     ).filter(pk__in=ours)
     sent = 0
     mailer = _mailer()
@@ -144,6 +149,8 @@ def send_job_emails(email_ids: list[int]) -> int:
             # Not taken by the mail server: free the lease, so the safety net's run sends it.
             logger.exception("could not send job email %s", row.pk)
             JobEmail.objects.filter(pk=row.pk, claimed_at=now).update(claimed_at=None)
+            if row.attempts >= MAX_ATTEMPTS:
+                logger.error("gave up on job email %s after %d attempts", row.pk, row.attempts)
             continue
         JobEmail.objects.filter(pk=row.pk, claimed_at=now).update(sent_at=timezone.now())
         sent += 1
@@ -175,7 +182,7 @@ def email_context(row: JobEmail) -> dict:
         "credits": credits_text(job.cost),
         "estimate": credits_text(job.estimated_cost),
         "over_estimate": over_estimate(job.cost, job.estimated_cost),
-        "failure_reason": job.failure_reason if job.status == "failed" else "",
+        "failure_reason": job.failure_reason if job.status == Status.FAILED else "",
         "link": job_link(job),
         "submitted": job.submitted_by_id == row.recipient_id and job.source != Source.IMPORTED,
         "unsubscribe_link": unsubscribe_link(row.recipient_id, job.organization_id, row.event),

@@ -4,11 +4,10 @@ from django.db import transaction
 
 from pixxel_dashboard.accounts.models import Membership, Organization, record_event
 
-from .models import JOB_EMAILS_RANK, JobEmails, MemberJobEmails, OrganizationJobEmails
+from .models import JOB_EMAILS_RANK, JobEmail, JobEmails, MemberJobEmails, OrganizationJobEmails
 
 # "Use the organization's default" on the preferences form: no MemberJobEmails row.
 ORGANIZATION_DEFAULT = "default"
-FINAL_STATUS_EVENT = {"succeeded": "job.succeeded", "failed": "job.failed"}
 
 
 def organization_default(organization: Organization) -> str:
@@ -34,6 +33,7 @@ def own_choice(membership: Membership) -> str | None:
 
 
 def effective(membership: Membership) -> str:
+    """The member's setting in effect, through `Membership.objects.with_job_emails()`."""
     return own_choice(membership) or default_of(membership)
 
 
@@ -41,7 +41,7 @@ def wants(choice: str, event: str) -> bool:
     """Does a member with this setting get the email of this event?"""
     if choice == JobEmails.ALL:
         return True
-    return choice == JobEmails.FAILURES and event == "job.failed"
+    return choice == JobEmails.FAILURES and event == JobEmail.Event.FAILED
 
 
 def set_member_choice(membership: Membership, choice: str) -> bool:

@@ -23,9 +23,7 @@ UNSUBSCRIBE_TEMPLATE = "notifications/unsubscribe.html"
 
 
 def _memberships(**filters):
-    return Membership.objects.filter(**filters).select_related(
-        "organization", "job_emails", "organization__job_emails_default"
-    )
+    return Membership.objects.filter(**filters).with_job_emails()
 
 
 @login_required
