@@ -2,7 +2,8 @@
 user and membership reads.
 
 A page (or a poll) that went through every check — signed in, a member of the organization, the
-job is the organization's — hands the browser a pass for this user × job × session, scoped to the
+job is the organization's — hands the browser a pass for this job and session (the session names the
+user: its key is part of the signing key), scoped to the
 job's poll URL. A poll that brings it back may answer "nothing changed" (204, no content) after
 reading the job row alone; every other answer goes the full, checked path. Nothing but a 204 is
 ever answered on the pass's word, and the pass stops working when its life ends (PASS_SECONDS),
@@ -36,9 +37,7 @@ def attach(request: HttpRequest, response: HttpResponse, job) -> None:
     if not session_key or not request.user.is_authenticated:
         return
     slug = job.organization.slug
-    value = signing.dumps(
-        [request.user.pk, job.pk, slug, job.pixxel_id], salt=_salt(session_key), compress=False
-    )
+    value = signing.dumps([job.pk, slug, job.pixxel_id], salt=_salt(session_key), compress=False)
     response.set_cookie(
         COOKIE_NAME,
         value,
@@ -57,7 +56,7 @@ def job_pk(request: HttpRequest, slug: str, pixxel_id: str) -> int | None:
     if not value or not session_key:
         return None
     try:
-        _user_pk, pk, pass_slug, pass_job = signing.loads(
+        pk, pass_slug, pass_job = signing.loads(
             value, salt=_salt(session_key), max_age=PASS_SECONDS
         )
     except (signing.BadSignature, ValueError, TypeError):
