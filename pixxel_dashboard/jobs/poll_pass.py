@@ -2,10 +2,10 @@
 user and membership reads.
 
 A page (or a poll) that went through every check — signed in, a member of the organization, the
-job is the organization's — hands the browser a pass for this job and session (the session names the
-user: its key is part of the signing key), scoped to the
-job's poll URL. A poll that brings it back may answer "nothing changed" (204, no content) after
-reading the job row alone; every other answer goes the full, checked path. Nothing but a 204 is
+job is the organization's — hands the browser a pass for this job and session (the session names
+the user: its key is part of the signing key), scoped to the job's poll URL. A poll that brings it
+back may answer "nothing changed" (204, no content) after reading the job row alone; every other
+answer goes the full, checked path. Nothing but a 204 is
 ever answered on the pass's word, and the pass stops working when its life ends (PASS_SECONDS),
 when the browser's session cookie changes (logout, another login) or for another job's URL: a
 removed membership or a session ended elsewhere is honoured at the latest when the pass expires.
