@@ -177,5 +177,6 @@ def test_with_redis_unreachable_the_preflight_still_answers_from_pixxel(
         }
     }
     assert estimate_shown() == with_cache != []
-    assert "cache: Redis unreachable, reading preflight:" in caplog.text
-    assert "cache: Redis unreachable, not keeping preflight:" in caplog.text
+    assert "cache: Redis unreachable, a read is a miss" in caplog.text
+    assert "cache: Redis unreachable, a write is skipped" in caplog.text
+    assert "preflight:" not in caplog.text  # the operation is logged, never the key
