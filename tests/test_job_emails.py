@@ -332,17 +332,22 @@ def test_a_worker_dying_between_claim_and_send_leaves_it_unsent_and_the_safety_n
     assert len(emails_to(bob)) == 1
 
 
-def test_a_mail_server_refusing_frees_the_claim_for_the_next_run(
-    acme, bob, monkeypatch, django_capture_on_commit_callbacks
-):
+class MailServerDown:
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+@pytest.fixture
+def failure_email(acme, bob, django_capture_on_commit_callbacks) -> JobEmail:
+    """Bob's job failed: the email about it, claimed and not sent yet."""
     with django_capture_on_commit_callbacks(execute=True):
         end(acme, "j", "failed", by=bob)
     (row,) = JobEmail.objects.all()
+    return row
 
-    class MailServerDown:
-        def send_messages(self, messages):
-            raise ConnectionRefusedError("mail server down")
 
+def test_a_mail_server_refusing_frees_the_claim_for_the_next_run(failure_email, monkeypatch):
+    row = failure_email
     with monkeypatch.context() as patched:
         patched.setattr(emails, "_mailer", MailServerDown)
         assert send_job_emails.call([row.pk]) == 0
@@ -353,16 +358,9 @@ def test_a_mail_server_refusing_frees_the_claim_for_the_next_run(
 
 
 def test_a_mail_server_that_keeps_refusing_is_given_up_on_after_five_tries_and_logged(
-    acme, bob, monkeypatch, caplog, django_capture_on_commit_callbacks
+    failure_email, monkeypatch, caplog
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        end(acme, "j", "failed", by=bob)
-    (row,) = JobEmail.objects.all()
-
-    class MailServerDown:
-        def send_messages(self, messages):
-            raise ConnectionRefusedError("mail server down")
-
+    row = failure_email
     monkeypatch.setattr(emails, "_mailer", MailServerDown)
     for _ in range(emails.MAX_ATTEMPTS + 2):
         assert send_job_emails.call([row.pk]) == 0
